@@ -1,0 +1,90 @@
+"""The three values that flow through chromabridge: Document, Chunk and Hit.
+
+They are plain frozen dataclasses so that every part (loaders, chunkers, store,
+retrievers) and both framework faces can share them without importing a framework.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Document", "Chunk", "Hit", "Metadata", "content_hash", "chunk_id"]
+
+Metadata = dict[str, Any]
+
+
+def content_hash(text: str) -> str:
+    """Hex sha256 of `text`; stored as `content_hash` to detect changed documents."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def chunk_id(doc_id: str, index: int, text: str) -> str:
+    """Deterministic chunk id: the same document, position and text give the same id."""
+    digest = hashlib.sha256(f"{doc_id}\x00{index}\x00{text}".encode("utf-8", "surrogatepass"))
+    return f"{doc_id}#{index}-{digest.hexdigest()[:12]}"
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One loaded unit: a file, or a group of a file's elements.
+
+    `id` is stable across runs (loaders derive it from the path relative to the loaded
+    root) so re-ingesting the same file replaces rather than duplicates it.
+    """
+
+    id: str
+    text: str
+    metadata: Metadata = field(default_factory=dict)
+    source: str | None = None
+
+    @property
+    def content_hash(self) -> str:
+        return content_hash(self.text)
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """A piece of a document, the unit stored as one Chroma record.
+
+    `start`/`end` are character offsets into the document text, so
+    `document.text[start:end] == text` for chunkers that cut without rewriting.
+    """
+
+    id: str
+    doc_id: str
+    text: str
+    metadata: Metadata = field(default_factory=dict)
+    index: int = 0
+    start: int | None = None
+    end: int | None = None
+
+    @classmethod
+    def from_text(
+        cls,
+        text: str,
+        *,
+        doc_id: str | None = None,
+        id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        index: int = 0,
+    ) -> Chunk:
+        """A chunk from bare text, for callers that have no Document (framework adds)."""
+        doc = doc_id if doc_id is not None else (id if id is not None else content_hash(text)[:16])
+        cid = id if id is not None else chunk_id(doc, index, text)
+        return cls(id=cid, doc_id=doc, text=text, metadata=dict(metadata or {}), index=index)
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One search result.
+
+    `distance` is Chroma's raw value in the collection's space; `score` is a relevance
+    in which higher is better (see `ChromaStore` for the mapping per distance space).
+    """
+
+    chunk: Chunk
+    score: float
+    distance: float | None = None
