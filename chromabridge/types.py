@@ -13,6 +13,20 @@ from typing import Any
 
 __all__ = ["Document", "Chunk", "Hit", "Metadata", "content_hash", "chunk_id"]
 
+#: Metadata keys the store writes from `Chunk` fields; adapters hide them from users.
+RESERVED_KEYS = frozenset(
+    {
+        "doc_id",
+        "document_id",
+        "ref_doc_id",
+        "chunk_index",
+        "start_char",
+        "end_char",
+        "content_hash",
+        "relationships",
+    }
+)
+
 Metadata = dict[str, Any]
 
 
@@ -75,6 +89,37 @@ class Chunk:
         doc = doc_id if doc_id is not None else (id if id is not None else content_hash(text)[:16])
         cid = id if id is not None else chunk_id(doc, index, text)
         return cls(id=cid, doc_id=doc, text=text, metadata=dict(metadata or {}), index=index)
+
+    @classmethod
+    def of(
+        cls,
+        document: Document,
+        text: str,
+        *,
+        index: int,
+        start: int | None,
+        end: int | None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Chunk:
+        """The chunk of `document` at `index`: inherits its metadata, `source` and hash.
+
+        Every chunker builds chunks through here so ids and inherited keys agree.
+        """
+        meta: Metadata = dict(document.metadata)
+        if document.source is not None:
+            meta["source"] = document.source
+        meta["content_hash"] = document.content_hash
+        if metadata:
+            meta.update(metadata)
+        return cls(
+            id=chunk_id(document.id, index, text),
+            doc_id=document.id,
+            text=text,
+            metadata=meta,
+            index=index,
+            start=start,
+            end=end,
+        )
 
 
 @dataclass(frozen=True, slots=True)
