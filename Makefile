@@ -12,8 +12,9 @@ export TIKTOKEN_CACHE_DIR := $(CURDIR)/.cache/tiktoken
 
 setup: $(STAMP)
 	@# The editable install is a strict link tree: refresh it so new modules appear.
-	@$(PY) -m pip install -q --no-deps --no-build-isolation \
-		--config-settings editable_mode=strict -e . >/dev/null
+	@mkdir -p .cache && $(PY) -m pip install -q --no-deps --no-build-isolation \
+		--config-settings editable_mode=strict -e . >.cache/editable.log 2>&1 \
+		|| { cat .cache/editable.log; exit 1; }
 
 $(STAMP): pyproject.toml scripts/setup.sh
 	bash scripts/setup.sh
@@ -24,7 +25,8 @@ lint: setup
 	$(VENV)/bin/ruff format --check .
 
 typecheck: setup
-	$(VENV)/bin/mypy
+	@# Run from build/ so mypy checks the mapped tree (chromabridge.*), not the bare core folder.
+	cd build && ../$(VENV)/bin/mypy --config-file ../pyproject.toml --cache-dir ../.mypy_cache
 
 pytest: setup
 	$(VENV)/bin/pytest $(PYTEST_ARGS)

@@ -1,7 +1,19 @@
 """chromabridge: Chroma as a first-class vector store for LangChain and LlamaIndex."""
 
-from chromabridge import errors
-from chromabridge.types import Chunk, Document, Hit
+from pathlib import Path as _Path
+
+# The plugin folders (vectorstores/, embedders/, ...) sit beside this one in a source
+# checkout and are mapped into `chromabridge.*` at install time. When Python finds this
+# folder first (a script or REPL started in the checkout), extend the package path so the
+# same subpackages resolve; an installed tree already holds them and is left alone.
+_checkout = _Path(__file__).resolve().parent.parent
+if (_checkout / "vectorstores" / "__init__.py").is_file() and not (
+    _Path(__file__).parent / "vectorstores"
+).is_dir():
+    __path__.append(str(_checkout))
+
+from chromabridge import errors  # noqa: E402
+from chromabridge.types import Chunk, Document, Hit  # noqa: E402
 
 __all__ = ["Chunk", "Document", "Hit", "errors"]
 __version__ = "0.1.0"

@@ -59,10 +59,18 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaSe
     """A real Chroma server (`chroma run`) on a free loopback port, for the session."""
     path = tmp_path_factory.mktemp("chroma-server")
     port = free_port()
-    log = open(path / "server.log", "wb")  # noqa: SIM115 - closed below
+    log = open(path / "server.log", "wb")  # closed below
     proc = subprocess.Popen(
-        [_chroma_cli(), "run", "--path", str(path / "data"), "--port", str(port),
-         "--host", "127.0.0.1"],
+        [
+            _chroma_cli(),
+            "run",
+            "--path",
+            str(path / "data"),
+            "--port",
+            str(port),
+            "--host",
+            "127.0.0.1",
+        ],
         stdout=log,
         stderr=subprocess.STDOUT,
     )

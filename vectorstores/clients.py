@@ -1,0 +1,144 @@
+"""Choose and build the chromadb client for a deployment, from ChromaStore's arguments.
+
+One place decides what "in-memory", "a directory", "a server" and "Chroma Cloud" mean, so
+the store's read/write code is the same for all of them.
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import chromadb
+from chromadb.api import AsyncClientAPI, ClientAPI
+
+from chromabridge.errors import ConfigError, StoreError
+
+__all__ = ["Connection", "connect"]
+
+AsyncFactory = Callable[[], Awaitable[AsyncClientAPI]]
+
+
+@dataclass
+class Connection:
+    """The clients a store talks through.
+
+    `sync` serves the blocking methods; async methods use `async_client` (injected) or
+    `async_factory` (a server: one AsyncHttpClient per event loop), and otherwise run
+    the blocking call in a worker thread.
+    """
+
+    label: str
+    sync: ClientAPI | None = None
+    async_client: AsyncClientAPI | None = None
+    async_factory: AsyncFactory | None = field(default=None, repr=False)
+
+
+def _preflight(host: str, port: int, ssl: bool, headers: Mapping[str, str], timeout: float) -> None:
+    """Fail fast, and within `timeout`, when nothing answers at host:port.
+
+    chromadb's HTTP client has no timeout of its own, so an address that accepts and never
+    answers would hang the first call for ever.
+    """
+    url = f"{'https' if ssl else 'http'}://{host}:{port}/api/v2/heartbeat"
+    request = urllib.request.Request(url, headers=dict(headers))  # noqa: S310 - http(s) only
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            response.read()
+    except urllib.error.HTTPError as exc:
+        if exc.code in (401, 403):
+            raise StoreError(
+                f"Chroma server at {host}:{port} refused the credentials (HTTP {exc.code}); "
+                "check the auth headers or token"
+            ) from None
+        raise StoreError(
+            f"{host}:{port} answered HTTP {exc.code} to a Chroma heartbeat; is it a Chroma "
+            "server (chroma >= 1.0)?"
+        ) from None
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise StoreError(
+            f"cannot reach a Chroma server at {host}:{port} within {timeout:g}s "
+            f"({type(reason).__name__}); start one with `chroma run --port {port}` or fix "
+            "host/port"
+        ) from None
+
+
+def _wrap(label: str, build: Callable[[], ClientAPI]) -> ClientAPI:
+    try:
+        return build()
+    except Exception as exc:  # chromadb raises ValueError / RuntimeError / OSError here
+        raise StoreError(f"cannot open Chroma ({label}): {type(exc).__name__}: {exc}") from exc
+
+
+def connect(
+    *,
+    client: Any = None,
+    path: str | os.PathLike[str] | None = None,
+    host: str | None = None,
+    port: int = 8000,
+    ssl: bool = False,
+    headers: Mapping[str, str] | None = None,
+    cloud: bool = False,
+    api_key: str | None = None,
+    tenant: str | None = None,
+    database: str | None = None,
+    timeout: float = 10.0,
+) -> Connection:
+    """Build the Connection for exactly one deployment choice (none means in-memory)."""
+    chosen = [
+        name
+        for name, value in (("client", client), ("path", path), ("host", host), ("cloud", cloud))
+        if value
+    ]
+    if len(chosen) > 1:
+        raise ConfigError(f"choose one deployment, got {' and '.join(chosen)}")
+    if client is not None:
+        if isinstance(client, AsyncClientAPI):
+            return Connection(label="injected async client", async_client=client)
+        if not isinstance(client, ClientAPI):
+            raise ConfigError(f"client must be a chromadb client, got {type(client).__name__}")
+        return Connection(label="injected client", sync=client)
+    if path is not None:
+        directory = Path(path)
+        label = f"directory {directory}"
+        return Connection(
+            label=label, sync=_wrap(label, lambda: chromadb.PersistentClient(path=str(directory)))
+        )
+    if host is not None:
+        if not isinstance(port, int) or not 0 < port < 65536:
+            raise ConfigError(f"port must be an int in 1..65535, got {port!r}")
+        hdrs = dict(headers or {})
+        _preflight(host, port, ssl, hdrs, timeout)
+        label = f"server {host}:{port}"
+        kwargs: dict[str, Any] = {"host": host, "port": port, "ssl": ssl, "headers": hdrs}
+        if tenant:
+            kwargs["tenant"] = tenant
+        if database:
+            kwargs["database"] = database
+
+        async def factory() -> AsyncClientAPI:
+            return await chromadb.AsyncHttpClient(**kwargs)
+
+        return Connection(
+            label=label,
+            sync=_wrap(label, lambda: chromadb.HttpClient(**kwargs)),
+            async_factory=factory,
+        )
+    if cloud:
+        key = api_key or os.environ.get("CHROMA_API_KEY")
+        if not key:
+            raise ConfigError("cloud=True needs api_key= or the CHROMA_API_KEY variable")
+        label = "Chroma Cloud"
+        return Connection(
+            label=label,
+            sync=_wrap(
+                label, lambda: chromadb.CloudClient(tenant=tenant, database=database, api_key=key)
+            ),
+        )
+    return Connection(label="in-memory", sync=chromadb.EphemeralClient())

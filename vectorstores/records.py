@@ -1,0 +1,129 @@
+"""The stored record schema (DESIGN §3): Chunk <-> Chroma record, distance -> score.
+
+Each chunk is one record whose metadata is the user's (normalised) plus bookkeeping:
+`doc_id`, `document_id`, `ref_doc_id` (the source document, under the names LangChain,
+stock LlamaIndex and other stores look for), `chunk_index`, `start_char`, `end_char`, and
+`relationships` = ``{"1": "<doc id>"}``.
+
+Why `relationships` rather than LlamaIndex's `_node_content`: stock LlamaIndex rebuilds
+`ref_doc_id` from either. `_node_content` is a JSON copy of the whole node, metadata
+included, so every record would hold its metadata twice and the copy would go stale the
+moment anyone edits the flat keys. The legacy `relationships` key is 20 bytes, has one
+meaning, and stock LlamaIndex still reads it. Records written by stock LlamaIndex (with
+`_node_content`) are read here too.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from chromabridge.types import RESERVED_KEYS, Chunk
+
+from .metadata import normalize_metadata
+
+__all__ = [
+    "Space",
+    "HIDDEN_KEYS",
+    "chunk_metadata",
+    "record_to_chunk",
+    "relevance",
+    "user_metadata",
+]
+
+Space = Literal["cosine", "l2", "ip"]
+
+#: Keys never shown to users of the framework faces (`source`, `window`... stay).
+HIDDEN_KEYS = RESERVED_KEYS | {"_node_content", "_node_type"}
+_NODE_KEYS = ("_node_content", "_node_type")
+_SOURCE = "1"  # LlamaIndex NodeRelationship.SOURCE
+
+
+def chunk_metadata(chunk: Chunk) -> dict[str, Any]:
+    """The metadata stored for `chunk`: normalised user keys plus bookkeeping."""
+    meta = normalize_metadata(chunk.metadata)
+    for key in _NODE_KEYS:  # a copied node JSON would contradict the fields below
+        meta.pop(key, None)
+    meta["doc_id"] = meta["document_id"] = meta["ref_doc_id"] = chunk.doc_id
+    meta["relationships"] = json.dumps({_SOURCE: chunk.doc_id})
+    meta["chunk_index"] = chunk.index
+    if chunk.start is not None:
+        meta["start_char"] = chunk.start
+    if chunk.end is not None:
+        meta["end_char"] = chunk.end
+    return meta
+
+
+def _json(value: Any) -> dict[str, Any]:
+    if not isinstance(value, str) or not value:
+        return {}
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def _ref(value: Any) -> str | None:
+    # stock LlamaIndex writes the string "None" for nodes without a source document
+    return value if isinstance(value, str) and value and value != "None" else None
+
+
+def _source_of(relationships: Mapping[str, Any]) -> str | None:
+    info = relationships.get(_SOURCE)
+    if isinstance(info, Mapping):
+        return _ref(info.get("node_id"))
+    return _ref(info)
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def record_to_chunk(record_id: str, text: str | None, metadata: Mapping[str, Any] | None) -> Chunk:
+    """Rebuild a Chunk from a record written by us, stock LangChain or stock LlamaIndex."""
+    meta = dict(metadata or {})
+    node = _json(meta.get("_node_content"))
+    doc_id = (
+        _ref(meta.get("doc_id"))
+        or _ref(meta.get("ref_doc_id"))
+        or _ref(meta.get("document_id"))
+        or _source_of(_json(meta.get("relationships")))
+        or _source_of(node.get("relationships") or {})
+        or record_id
+    )
+    index = _int(meta.get("chunk_index"))
+    start = _int(meta.get("start_char"))
+    end = _int(meta.get("end_char"))
+    user = {k: v for k, v in meta.items() if k not in RESERVED_KEYS and k not in _NODE_KEYS}
+    if "content_hash" in meta:
+        user["content_hash"] = meta["content_hash"]
+    return Chunk(
+        id=record_id,
+        doc_id=doc_id,
+        text=text if text is not None else str(node.get("text") or ""),
+        metadata=user,
+        index=index if index is not None else 0,
+        start=start if start is not None else _int(node.get("start_char_idx")),
+        end=end if end is not None else _int(node.get("end_char_idx")),
+    )
+
+
+def user_metadata(chunk: Chunk) -> dict[str, Any]:
+    """Metadata as framework users see it: bookkeeping hidden, `source` kept."""
+    return {k: v for k, v in chunk.metadata.items() if k not in HIDDEN_KEYS}
+
+
+def relevance(distance: float, space: Space) -> float:
+    """Map Chroma's distance to a score where higher is better.
+
+    * cosine: Chroma returns ``1 - cos``; score is the cosine similarity, in [-1, 1].
+    * ip: Chroma returns ``1 - dot``; score is the dot product (the cosine for unit vectors).
+    * l2: Chroma returns the *squared* Euclidean distance; score is ``1 / (1 + d)``, in
+      (0, 1], 1 for an exact match. (For unit vectors ``1 - d / 2`` would be the cosine,
+      but l2 collections are usually chosen for vectors that are not unit length.)
+    """
+    if space == "l2":
+        return 1.0 / (1.0 + max(distance, 0.0))
+    return 1.0 - distance

@@ -1,0 +1,849 @@
+"""`ChromaStore`: one native store over every Chroma deployment.
+
+The same object works in-memory, on a directory, against a Chroma server and on Chroma
+Cloud; only the constructor arguments change. Each operation is written once, as a plan
+that yields the Chroma calls it needs; a sync driver runs the plan on a blocking client
+and an async driver on `AsyncHttpClient`, so the async twins are truly async against a
+server without a second copy of the logic. Embedded clients have no async API: their
+async twins run the blocking method in a worker thread.
+
+Score semantics (`Hit.score`, higher is better) per distance space:
+
+* ``cosine`` (default): cosine similarity, ``1 - distance``, in [-1, 1];
+* ``ip``: the inner product, ``1 - distance``;
+* ``l2``: ``1 / (1 + distance)``, in (0, 1], where Chroma's l2 distance is squared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import weakref
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar, cast, get_args
+
+import numpy as np
+from chromadb.api import AsyncClientAPI, ClientAPI
+from chromadb.errors import NotFoundError
+
+from chromabridge.embedders import Embedder, as_embedder
+from chromabridge.errors import (
+    ChromaBridgeError,
+    ConfigError,
+    EmbeddingError,
+    StoreError,
+)
+from chromabridge.types import Chunk, Hit
+
+from . import guard
+from .clients import Connection, connect
+from .filters import ChromaFilter, to_chroma_filter
+from .mmr import mmr_select
+from .records import Space, chunk_metadata, record_to_chunk, relevance
+
+__all__ = ["ChromaStore"]
+
+T = TypeVar("T")
+#: One Chroma call a plan needs: (method name, keyword arguments).
+Call = tuple[str, dict[str, Any]]
+Plan = Generator[Call, Any, T]
+
+_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,510}[a-zA-Z0-9]$")
+_HNSW_KEYS = {"ef_construction", "ef_search", "max_neighbors", "resize_factor", "sync_threshold"}
+_SPACES: tuple[str, ...] = get_args(Space)
+_RECORD = ["documents", "metadatas"]
+
+
+def _check_name(name: object) -> str:
+    if not isinstance(name, str) or not _NAME.match(name) or ".." in name:
+        raise ConfigError(
+            f"invalid collection name {name!r}: use 3-512 characters from [a-zA-Z0-9._-], "
+            "starting and ending with a letter or digit, without '..'"
+        )
+    return name
+
+
+def _check_k(k: object, what: str = "k") -> int:
+    if isinstance(k, bool) or not isinstance(k, int) or k <= 0:
+        raise ConfigError(f"{what} must be a positive int, got {k!r}")
+    return k
+
+
+def _space_of(collection: Any) -> Space:
+    config: Mapping[str, Any] = collection.configuration or {}
+    for index in ("hnsw", "spann"):
+        space = (config.get(index) or {}).get("space")
+        if space in _SPACES:
+            return cast(Space, space)
+    space = (collection.metadata or {}).get("hnsw:space", "l2")
+    return cast(Space, space if space in _SPACES else "l2")
+
+
+def _first(result: Mapping[str, Any], key: str) -> list[Any]:
+    """Row 0 of a query result field (Chroma nests per query embedding)."""
+    rows = result.get(key)
+    return list(rows[0]) if rows else []
+
+
+class ChromaStore:
+    """A Chroma collection holding chunks, wherever Chroma runs.
+
+    Deployment, by argument: nothing -> in-memory; `path` -> a local directory;
+    `host` (+ `port`, `ssl`, `headers`) -> a Chroma server (async methods use
+    `AsyncHttpClient`); `cloud=True` (+ `api_key`, `tenant`, `database`) -> Chroma Cloud;
+    `client` -> any chromadb client you built, sync or async.
+
+    `embedder` is our `Embedder`, a chromadb EmbeddingFunction, a LangChain `Embeddings`
+    or a LlamaIndex `BaseEmbedding`. Its name and dimension are recorded on the collection
+    and checked each time it is opened (`EmbedderMismatchError`).
+
+    `distance` ("cosine", "l2" or "ip") and `hnsw` (ef_construction, ef_search,
+    max_neighbors, ...) apply when the collection is created; an existing collection keeps
+    its own space, and an explicit `distance` that contradicts it is a `ConfigError`.
+    """
+
+    def __init__(
+        self,
+        collection: str,
+        *,
+        embedder: object | None = None,
+        client: ClientAPI | AsyncClientAPI | None = None,
+        path: str | os.PathLike[str] | None = None,
+        host: str | None = None,
+        port: int = 8000,
+        ssl: bool = False,
+        headers: Mapping[str, str] | None = None,
+        cloud: bool = False,
+        api_key: str | None = None,
+        tenant: str | None = None,
+        database: str | None = None,
+        distance: Space | None = None,
+        hnsw: Mapping[str, Any] | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        self.name = _check_name(collection)
+        if distance is not None and distance not in _SPACES:
+            raise ConfigError(f"distance must be one of {', '.join(_SPACES)}, got {distance!r}")
+        unknown = set(hnsw or {}) - _HNSW_KEYS
+        if unknown:
+            raise ConfigError(
+                f"unknown hnsw parameter(s) {', '.join(sorted(unknown))}; "
+                f"known: {', '.join(sorted(_HNSW_KEYS))}"
+            )
+        self._distance = distance
+        self._hnsw = dict(hnsw or {})
+        self.embedder: Embedder | None = as_embedder(embedder) if embedder is not None else None
+        self._conn: Connection = connect(
+            client=client,
+            path=path,
+            host=host,
+            port=port,
+            ssl=ssl,
+            headers=headers,
+            cloud=cloud,
+            api_key=api_key,
+            tenant=tenant,
+            database=database,
+            timeout=timeout,
+        )
+        self._space: Space = distance or "cosine"
+        self._dimension: int | None = None
+        self._batch_size = 0
+        self._collection: Any = None
+        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = (
+            weakref.WeakKeyDictionary()
+        )
+        if self._conn.sync is not None:
+            self._collection = self._open_sync(self._conn.sync)
+
+    def __repr__(self) -> str:
+        embedder = self.embedder.name if self.embedder else None
+        return (
+            f"ChromaStore(collection={self.name!r}, deployment={self._conn.label!r}, "
+            f"embedder={embedder!r}, distance={self._space!r})"
+        )
+
+    # -- properties ---------------------------------------------------------------------
+
+    @property
+    def distance(self) -> Space:
+        """The collection's distance space (decides `Hit.score`, see module doc)."""
+        return self._space
+
+    @property
+    def dimension(self) -> int | None:
+        """Vector size held by the collection, once known."""
+        return self._dimension
+
+    @property
+    def is_async_native(self) -> bool:
+        """True when async methods talk to Chroma asynchronously (a server)."""
+        return self._conn.async_client is not None or self._conn.async_factory is not None
+
+    @property
+    def client(self) -> ClientAPI | None:
+        """The blocking chromadb client (None when only an async client was given)."""
+        return self._conn.sync
+
+    @property
+    def collection(self) -> Any:
+        """The underlying chromadb Collection (blocking), for what we do not wrap."""
+        return self._require_sync()
+
+    def relevance(self, distance: float) -> float:
+        """Chroma distance -> score in this collection's space."""
+        return relevance(distance, self._space)
+
+    # -- opening ------------------------------------------------------------------------
+
+    def _configuration(self) -> dict[str, Any]:
+        return {"hnsw": {"space": self._distance or "cosine", **self._hnsw}}
+
+    def _adopt(self, collection: Any) -> None:
+        """Check an opened collection against our embedder and arguments."""
+        guard.check(self.name, collection.metadata, self.embedder)
+        space = _space_of(collection)
+        if self._distance is not None and self._distance != space:
+            raise ConfigError(
+                f"collection {self.name!r} exists with distance {space!r}, not "
+                f"{self._distance!r}; drop distance= or use another collection"
+            )
+        self._space = space
+        self._metadata: dict[str, Any] = dict(collection.metadata or {})
+        self._dimension = guard.recorded_dimension(collection.metadata) or (
+            self.embedder.dimension if self.embedder else None
+        )
+
+    def _open_plan(self) -> Plan[Any]:
+        try:
+            collection = yield ("get_collection", {"name": self.name, "embedding_function": None})
+        except StoreError as exc:
+            if not isinstance(exc.__cause__, NotFoundError):
+                raise
+            metadata = guard.record(
+                {}, self.embedder, self.embedder.dimension if self.embedder else None
+            )
+            collection = yield (
+                "get_or_create_collection",
+                {
+                    "name": self.name,
+                    "configuration": self._configuration(),
+                    "metadata": metadata,
+                    "embedding_function": None,
+                },
+            )
+        self._adopt(collection)
+        self._batch_size = int((yield ("get_max_batch_size", {})))
+        return collection
+
+    def _open_sync(self, client: ClientAPI) -> Any:
+        return self._drive(self._open_plan(), client)
+
+    async def _acollection(self) -> Any:
+        """This event loop's async collection (AsyncHttpClient is bound to its loop)."""
+        loop = asyncio.get_running_loop()
+        collection = self._async.get(loop)
+        if collection is None:
+            if self._conn.async_client is not None:
+                client: Any = self._conn.async_client
+            else:
+                assert self._conn.async_factory is not None
+                try:
+                    client = await self._conn.async_factory()
+                except Exception as exc:
+                    raise StoreError(f"cannot open Chroma ({self._conn.label}): {exc}") from exc
+            collection = await self._adrive(self._open_plan(), client)
+            self._async[loop] = collection
+        return collection
+
+    def _require_sync(self) -> Any:
+        if self._collection is None:
+            raise ConfigError(
+                f"ChromaStore {self.name!r} was given only an async client; use the async "
+                "methods (aadd, aquery, ...) or pass a blocking client too"
+            )
+        return self._collection
+
+    # -- drivers ------------------------------------------------------------------------
+
+    def _fail(self, name: str, exc: Exception) -> StoreError:
+        if isinstance(exc, ChromaBridgeError):
+            return exc if isinstance(exc, StoreError) else StoreError(str(exc))
+        return StoreError(
+            f"Chroma {name} on collection {self.name!r} ({self._conn.label}) failed: "
+            f"{type(exc).__name__}: {exc}"
+        )
+
+    def _drive(self, plan: Plan[T], target: Any) -> T:
+        """Run `plan` against a blocking client or collection."""
+        try:
+            call = next(plan)
+            while True:
+                name, kwargs = call
+                try:
+                    result = getattr(target, name)(**kwargs)
+                except Exception as exc:  # chromadb and httpx raise many types
+                    error = self._fail(name, exc)
+                    error.__cause__ = exc
+                    call = plan.throw(error)
+                    continue
+                call = plan.send(result)
+        except StopIteration as stop:
+            return cast(T, stop.value)
+
+    async def _adrive(self, plan: Plan[T], target: Any) -> T:
+        """Run `plan` against an async client or collection."""
+        try:
+            call = next(plan)
+            while True:
+                name, kwargs = call
+                try:
+                    result = await getattr(target, name)(**kwargs)
+                except Exception as exc:
+                    error = self._fail(name, exc)
+                    error.__cause__ = exc
+                    call = plan.throw(error)
+                    continue
+                call = plan.send(result)
+        except StopIteration as stop:
+            return cast(T, stop.value)
+
+    def _run(self, plan: Plan[T]) -> T:
+        return self._drive(plan, self._require_sync())
+
+    async def _arun(self, plan: Plan[T]) -> T:
+        return await self._adrive(plan, await self._acollection())
+
+    # -- writes -------------------------------------------------------------------------
+
+    def _texts_to_embed(self, chunks: Sequence[Chunk]) -> list[str]:
+        if self.embedder is None:
+            raise ConfigError(
+                f"ChromaStore {self.name!r} has no embedder: pass embedder= when creating "
+                "it, or embeddings= to add()"
+            )
+        for chunk in chunks:
+            if not chunk.text.strip():
+                raise StoreError(
+                    f"chunk {chunk.id!r} has empty text; there is nothing to embed "
+                    "(pass embeddings= to store an embedding-only record)"
+                )
+        return [chunk.text for chunk in chunks]
+
+    def _check_chunks(self, chunks: Iterable[Chunk]) -> list[Chunk]:
+        items = list(chunks)
+        seen: set[str] = set()
+        duplicates: list[str] = []
+        for position, chunk in enumerate(items):
+            if not isinstance(chunk, Chunk):
+                raise StoreError(f"item {position} is a {type(chunk).__name__}, not a Chunk")
+            if not isinstance(chunk.id, str) or not chunk.id:
+                raise StoreError(
+                    f"item {position} has id {chunk.id!r}; ids must be non-empty strings"
+                )
+            if not isinstance(chunk.text, str):
+                raise StoreError(f"chunk {chunk.id!r} has text of type {type(chunk.text).__name__}")
+            if chunk.id in seen:
+                duplicates.append(chunk.id)
+            seen.add(chunk.id)
+        if duplicates:
+            shown = ", ".join(repr(d) for d in duplicates[:5])
+            raise StoreError(
+                f"duplicate ids in one add: {shown}"
+                + (f" and {len(duplicates) - 5} more" if len(duplicates) > 5 else "")
+                + "; nothing was written"
+            )
+        return items
+
+    def _check_vectors(self, vectors: Any, chunks: Sequence[Chunk]) -> np.ndarray:
+        try:
+            matrix = np.asarray(vectors, dtype=np.float32)
+        except (TypeError, ValueError) as exc:
+            raise EmbeddingError(
+                "embeddings are ragged or not numeric: every vector must have the same "
+                "number of floats"
+            ) from exc
+        if matrix.ndim != 2 or matrix.shape[0] != len(chunks):
+            raise EmbeddingError(
+                f"got {matrix.shape[0] if matrix.ndim else 0} embeddings for {len(chunks)} chunks"
+            )
+        dim = matrix.shape[1]
+        expected = self._dimension
+        if expected is not None and dim != expected:
+            raise EmbeddingError(
+                f"embeddings have {dim} dimensions but collection {self.name!r} holds "
+                f"{expected}-dimensional vectors (first offending chunk: {chunks[0].id!r})"
+            )
+        if not np.isfinite(matrix).all():
+            row = int(np.argwhere(~np.isfinite(matrix))[0][0])
+            raise EmbeddingError(f"embedding for chunk {chunks[row].id!r} has NaN or inf")
+        return matrix
+
+    def _add_plan(self, chunks: Sequence[Chunk], matrix: np.ndarray) -> Plan[list[str]]:
+        if self._dimension is None and chunks:
+            peek = yield ("get", {"limit": 1, "include": ["embeddings"]})
+            stored = peek.get("embeddings")
+            if stored is not None and len(stored):
+                self._dimension = len(stored[0])
+            matrix = self._check_vectors(matrix, chunks)
+            self._dimension = self._dimension or int(matrix.shape[1])
+        update = guard.record(self._metadata, self.embedder, self._dimension)
+        if update is not None:
+            yield ("modify", {"metadata": update})
+            self._metadata = update
+        ids = [chunk.id for chunk in chunks]
+        size = self._batch_size or len(ids) or 1
+        spans = [(lo, min(lo + size, len(ids))) for lo in range(0, len(ids), size)]
+        snapshot: dict[str, Any] | None = None
+        if len(spans) > 1:  # one upsert is atomic in Chroma; several need an undo record
+            snapshot = yield from self._snapshot_plan(ids, spans)
+        done = 0
+        try:
+            for lo, hi in spans:
+                yield (
+                    "upsert",
+                    {
+                        "ids": ids[lo:hi],
+                        "embeddings": matrix[lo:hi],
+                        "documents": [chunk.text for chunk in chunks[lo:hi]],
+                        "metadatas": [chunk_metadata(chunk) for chunk in chunks[lo:hi]],
+                    },
+                )
+                done = hi
+        except StoreError as exc:
+            if snapshot is not None:
+                yield from self._undo_plan(ids[: min(done + size, len(ids))], snapshot, size)
+                raise StoreError(
+                    f"{exc} (the {done} records already written were rolled back)"
+                ) from exc
+            raise
+        return ids
+
+    def _snapshot_plan(self, ids: list[str], spans: list[tuple[int, int]]) -> Plan[dict[str, Any]]:
+        """What the records about to be overwritten held, to undo a half-done write."""
+        existing: dict[str, Any] = {}
+        for lo, hi in spans:
+            found = yield ("get", {"ids": ids[lo:hi], "include": [*_RECORD, "embeddings"]})
+            for i, record_id in enumerate(found["ids"]):
+                existing[record_id] = (
+                    found["embeddings"][i],
+                    found["documents"][i],
+                    found["metadatas"][i],
+                )
+        return existing
+
+    def _undo_plan(self, touched: list[str], snapshot: dict[str, Any], size: int) -> Plan[None]:
+        new = [i for i in touched if i not in snapshot]
+        for lo in range(0, len(new), size):
+            yield ("delete", {"ids": new[lo : lo + size]})
+        old = [i for i in touched if i in snapshot]
+        for lo in range(0, len(old), size):
+            part = old[lo : lo + size]
+            yield (
+                "upsert",
+                {
+                    "ids": part,
+                    "embeddings": [snapshot[i][0] for i in part],
+                    "documents": [snapshot[i][1] for i in part],
+                    "metadatas": [snapshot[i][2] or None for i in part],
+                },
+            )
+
+    def add(
+        self, chunks: Iterable[Chunk], embeddings: Sequence[Sequence[float]] | None = None
+    ) -> list[str]:
+        """Upsert `chunks` (embedding them unless `embeddings` is given); return their ids.
+
+        Any number of chunks works: writes are split at the client's max batch size. All
+        input is validated before the first write, and a write that fails half-way is
+        rolled back, so a rejected call leaves the collection as it was.
+        """
+        items = self._check_chunks(chunks)
+        if not items:
+            return []
+        vectors = (
+            embeddings
+            if embeddings is not None
+            else self._embed_documents(self._texts_to_embed(items))
+        )
+        matrix = self._check_vectors(vectors, items)
+        return self._run(self._add_plan(items, matrix))
+
+    async def aadd(
+        self, chunks: Iterable[Chunk], embeddings: Sequence[Sequence[float]] | None = None
+    ) -> list[str]:
+        """Async `add`."""
+        if not self.is_async_native:
+            return await asyncio.to_thread(self.add, list(chunks), embeddings)
+        items = self._check_chunks(chunks)
+        if not items:
+            return []
+        if embeddings is None:
+            embeddings = await self._aembed_documents(self._texts_to_embed(items))
+        matrix = self._check_vectors(embeddings, items)
+        return await self._arun(self._add_plan(items, matrix))
+
+    def _embed_documents(self, texts: list[str]) -> list[list[float]]:
+        assert self.embedder is not None
+        try:
+            return self.embedder.embed_documents(texts)
+        except ChromaBridgeError:
+            raise
+        except Exception as exc:
+            raise EmbeddingError(f"embedder {self.embedder.name!r} failed: {exc}") from exc
+
+    async def _aembed_documents(self, texts: list[str]) -> list[list[float]]:
+        assert self.embedder is not None
+        try:
+            return await self.embedder.aembed_documents(texts)
+        except ChromaBridgeError:
+            raise
+        except Exception as exc:
+            raise EmbeddingError(f"embedder {self.embedder.name!r} failed: {exc}") from exc
+
+    # -- deletes ------------------------------------------------------------------------
+
+    def _delete_plan(
+        self,
+        ids: Sequence[str] | None,
+        where: Any,
+        doc_id: str | Sequence[str] | None,
+    ) -> Plan[None]:
+        if ids is None and where is None and doc_id is None:
+            raise ConfigError("delete() needs ids=, where= or doc_id= (use clear() to empty)")
+        clauses: list[dict[str, Any]] = []
+        flt = to_chroma_filter(where)
+        if flt.where is not None:
+            clauses.append(flt.where)
+        if doc_id is not None:
+            doc_ids = [doc_id] if isinstance(doc_id, str) else list(doc_id)
+            if not doc_ids or not all(isinstance(d, str) and d for d in doc_ids):
+                raise ConfigError(f"doc_id must be a non-empty string or list, got {doc_id!r}")
+            clauses.append({"doc_id": {"$in": doc_ids}})
+        where_ = clauses[0] if len(clauses) == 1 else ({"$and": clauses} if clauses else None)
+        if ids is not None:
+            id_list = [ids] if isinstance(ids, str) else list(ids)
+            if not all(isinstance(i, str) for i in id_list):
+                raise ConfigError("ids must be strings")
+            size = self._batch_size or len(id_list) or 1
+            for lo in range(0, len(id_list), size):
+                yield ("delete", {"ids": id_list[lo : lo + size], "where": where_})
+        else:
+            yield ("delete", {"where": where_, "where_document": flt.where_document})
+
+    def delete(
+        self,
+        ids: Sequence[str] | None = None,
+        *,
+        where: Any = None,
+        doc_id: str | Sequence[str] | None = None,
+    ) -> None:
+        """Delete by ids, by filter, or every chunk of one or more source documents."""
+        self._run(self._delete_plan(ids, where, doc_id))
+
+    async def adelete(
+        self,
+        ids: Sequence[str] | None = None,
+        *,
+        where: Any = None,
+        doc_id: str | Sequence[str] | None = None,
+    ) -> None:
+        """Async `delete`."""
+        if not self.is_async_native:
+            return await asyncio.to_thread(self.delete, ids, where=where, doc_id=doc_id)
+        await self._arun(self._delete_plan(ids, where, doc_id))
+        return None
+
+    def _clear_plan(self) -> Plan[None]:
+        while True:
+            page = yield ("get", {"limit": self._batch_size or 1000, "include": []})
+            if not page["ids"]:
+                return
+            yield ("delete", {"ids": page["ids"]})
+
+    def clear(self) -> None:
+        """Delete every record, keeping the collection and its settings."""
+        self._run(self._clear_plan())
+
+    async def aclear(self) -> None:
+        """Async `clear`."""
+        if not self.is_async_native:
+            return await asyncio.to_thread(self.clear)
+        await self._arun(self._clear_plan())
+        return None
+
+    # -- reads --------------------------------------------------------------------------
+
+    def _hits(self, result: Mapping[str, Any]) -> list[Hit]:
+        ids = _first(result, "ids")
+        docs = _first(result, "documents") or [None] * len(ids)
+        metas = _first(result, "metadatas") or [None] * len(ids)
+        dists = _first(result, "distances")
+        return [
+            Hit(
+                chunk=record_to_chunk(record_id, doc, meta),
+                score=self.relevance(float(dist)),
+                distance=float(dist),
+            )
+            for record_id, doc, meta, dist in zip(ids, docs, metas, dists, strict=True)
+        ]
+
+    def _query_plan(
+        self, vector: Sequence[float], k: int, flt: ChromaFilter, with_vectors: bool = False
+    ) -> Plan[tuple[list[Hit], list[Any]]]:
+        include = [*_RECORD, "distances"] + (["embeddings"] if with_vectors else [])
+        result = yield (
+            "query",
+            {
+                "query_embeddings": [list(vector)],
+                "n_results": k,
+                "where": flt.where,
+                "where_document": flt.where_document,
+                "include": include,
+            },
+        )
+        return self._hits(result), _first(result, "embeddings") if with_vectors else []
+
+    def _query_vector(self, text: str | None, embedding: Sequence[float] | None) -> Any:
+        if (text is None) == (embedding is None):
+            raise ConfigError("pass exactly one of text= or embedding=")
+        if embedding is not None:
+            return self._check_query_vector(embedding)
+        if not isinstance(text, str):
+            raise ConfigError(f"query text must be a str, got {type(text).__name__}")
+        if self.embedder is None:
+            raise ConfigError(f"ChromaStore {self.name!r} has no embedder; pass embedding=")
+        return None
+
+    def _check_query_vector(self, vector: Sequence[float]) -> list[float]:
+        values = np.asarray(vector, dtype=np.float32)
+        if values.ndim != 1 or (self._dimension is not None and values.shape[0] != self._dimension):
+            raise EmbeddingError(
+                f"query vector has shape {values.shape}; collection {self.name!r} holds "
+                f"{self._dimension}-dimensional vectors"
+            )
+        return [float(x) for x in values]
+
+    def query(
+        self,
+        text: str | None = None,
+        embedding: Sequence[float] | None = None,
+        k: int = 4,
+        where: Any = None,
+        where_document: Any = None,
+    ) -> list[Hit]:
+        """The `k` nearest chunks to `text` (embedded here) or to `embedding`."""
+        _check_k(k)
+        flt = to_chroma_filter(where, where_document)
+        vector = self._query_vector(text, embedding)
+        if vector is None:
+            assert self.embedder is not None and text is not None
+            vector = self._check_query_vector(self.embedder.embed_query(text))
+        return self._run(self._query_plan(vector, k, flt))[0]
+
+    async def aquery(
+        self,
+        text: str | None = None,
+        embedding: Sequence[float] | None = None,
+        k: int = 4,
+        where: Any = None,
+        where_document: Any = None,
+    ) -> list[Hit]:
+        """Async `query`."""
+        if not self.is_async_native:
+            return await asyncio.to_thread(self.query, text, embedding, k, where, where_document)
+        _check_k(k)
+        flt = to_chroma_filter(where, where_document)
+        vector = self._query_vector(text, embedding)
+        if vector is None:
+            assert self.embedder is not None and text is not None
+            vector = self._check_query_vector(await self.embedder.aembed_query(text))
+        return (await self._arun(self._query_plan(vector, k, flt)))[0]
+
+    def _mmr_pick(
+        self, vector: Sequence[float], found: tuple[list[Hit], list[Any]], k: int, lam: float
+    ) -> list[Hit]:
+        hits, vectors = found
+        return [hits[i] for i in mmr_select(vector, vectors, k, lam)]
+
+    @staticmethod
+    def _check_mmr(k: int, fetch_k: int, lambda_mult: float) -> None:
+        _check_k(k)
+        _check_k(fetch_k, "fetch_k")
+        if not 0.0 <= lambda_mult <= 1.0:
+            raise ConfigError(f"lambda_mult must be within [0, 1], got {lambda_mult!r}")
+
+    def mmr(
+        self,
+        text: str | None = None,
+        embedding: Sequence[float] | None = None,
+        k: int = 4,
+        fetch_k: int = 20,
+        lambda_mult: float = 0.5,
+        where: Any = None,
+        where_document: Any = None,
+    ) -> list[Hit]:
+        """Maximal marginal relevance: `k` of the `fetch_k` nearest, diverse among
+        themselves. Scores are each hit's plain relevance to the query."""
+        self._check_mmr(k, fetch_k, lambda_mult)
+        flt = to_chroma_filter(where, where_document)
+        vector = self._query_vector(text, embedding)
+        if vector is None:
+            assert self.embedder is not None and text is not None
+            vector = self._check_query_vector(self.embedder.embed_query(text))
+        found = self._run(self._query_plan(vector, max(k, fetch_k), flt, with_vectors=True))
+        return self._mmr_pick(vector, found, k, lambda_mult)
+
+    async def ammr(
+        self,
+        text: str | None = None,
+        embedding: Sequence[float] | None = None,
+        k: int = 4,
+        fetch_k: int = 20,
+        lambda_mult: float = 0.5,
+        where: Any = None,
+        where_document: Any = None,
+    ) -> list[Hit]:
+        """Async `mmr`."""
+        if not self.is_async_native:
+            return await asyncio.to_thread(
+                self.mmr, text, embedding, k, fetch_k, lambda_mult, where, where_document
+            )
+        self._check_mmr(k, fetch_k, lambda_mult)
+        flt = to_chroma_filter(where, where_document)
+        vector = self._query_vector(text, embedding)
+        if vector is None:
+            assert self.embedder is not None and text is not None
+            vector = self._check_query_vector(await self.embedder.aembed_query(text))
+        plan = self._query_plan(vector, max(k, fetch_k), flt, with_vectors=True)
+        return self._mmr_pick(vector, await self._arun(plan), k, lambda_mult)
+
+    def _get_plan(
+        self,
+        ids: Sequence[str] | None,
+        where: Any,
+        where_document: Any,
+        limit: int | None,
+        offset: int | None,
+    ) -> Plan[list[Chunk]]:
+        if limit is not None:
+            _check_k(limit, "limit")
+        if offset is not None and (not isinstance(offset, int) or offset < 0):
+            raise ConfigError(f"offset must be a non-negative int, got {offset!r}")
+        flt = to_chroma_filter(where, where_document)
+        id_list = None if ids is None else ([ids] if isinstance(ids, str) else list(ids))
+        result = yield (
+            "get",
+            {
+                "ids": id_list,
+                "where": flt.where,
+                "where_document": flt.where_document,
+                "limit": limit,
+                "offset": offset,
+                "include": _RECORD,
+            },
+        )
+        chunks = [
+            record_to_chunk(i, d, m)
+            for i, d, m in zip(result["ids"], result["documents"], result["metadatas"], strict=True)
+        ]
+        if id_list is not None:  # Chroma returns ids in storage order; callers expect theirs
+            order = {record_id: n for n, record_id in enumerate(id_list)}
+            chunks.sort(key=lambda c: order.get(c.id, len(order)))
+        return chunks
+
+    def get(
+        self,
+        ids: Sequence[str] | None = None,
+        *,
+        where: Any = None,
+        where_document: Any = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> list[Chunk]:
+        """Chunks by id (in the order asked; missing ids are skipped) or by filter."""
+        return self._run(self._get_plan(ids, where, where_document, limit, offset))
+
+    async def aget(
+        self,
+        ids: Sequence[str] | None = None,
+        *,
+        where: Any = None,
+        where_document: Any = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> list[Chunk]:
+        """Async `get`."""
+        if not self.is_async_native:
+            return await asyncio.to_thread(
+                self.get,
+                ids,
+                where=where,
+                where_document=where_document,
+                limit=limit,
+                offset=offset,
+            )
+        return await self._arun(self._get_plan(ids, where, where_document, limit, offset))
+
+    def _count_plan(self) -> Plan[int]:
+        return int((yield ("count", {})))
+
+    def count(self) -> int:
+        """Number of records in the collection."""
+        return self._run(self._count_plan())
+
+    async def acount(self) -> int:
+        """Async `count`."""
+        if not self.is_async_native:
+            return await asyncio.to_thread(self.count)
+        return await self._arun(self._count_plan())
+
+    def iter_chunks(self, page_size: int = 1000, *, where: Any = None) -> Iterator[Chunk]:
+        """Every chunk (or those matching `where`), fetched `page_size` at a time."""
+        _check_k(page_size, "page_size")
+        offset = 0
+        while True:
+            page = self.get(where=where, limit=page_size, offset=offset)
+            yield from page
+            if len(page) < page_size:
+                return
+            offset += page_size
+
+    def __iter__(self) -> Iterator[Chunk]:
+        return self.iter_chunks()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    async def aiter_chunks(self, page_size: int = 1000, *, where: Any = None) -> Any:
+        """Async `iter_chunks` (an async generator)."""
+        _check_k(page_size, "page_size")
+        offset = 0
+        while True:
+            page = await self.aget(where=where, limit=page_size, offset=offset)
+            for chunk in page:
+                yield chunk
+            if len(page) < page_size:
+                return
+            offset += page_size
+
+    def delete_collection(self) -> None:
+        """Drop the whole collection from Chroma; this store is unusable afterwards."""
+        client = self._conn.sync
+        if client is None:
+            raise ConfigError("delete_collection needs a blocking client; use adelete_collection")
+        self._drive(self._drop_plan(), client)
+        self._collection = None
+
+    async def adelete_collection(self) -> None:
+        """Async `delete_collection`."""
+        if self._conn.async_client is None and self._conn.async_factory is None:
+            return await asyncio.to_thread(self.delete_collection)
+        client = self._conn.async_client or await self._conn.async_factory()  # type: ignore[misc]
+        await self._adrive(self._drop_plan(), client)
+        self._async.clear()
+        return None
+
+    def _drop_plan(self) -> Plan[None]:
+        yield ("delete_collection", {"name": self.name})
