@@ -8,6 +8,7 @@ documents built by hand), so before every write each value is mapped, determinis
 value                     stored as
 ========================  ==================================================
 str, int, bool, None      itself (None: Chroma drops the key, nothing to keep)
+int beyond 64 bits        its decimal string (Chroma would round it to a float)
 finite float              itself
 NaN / +-inf               ``"nan"`` / ``"inf"`` / ``"-inf"`` (Chroma would store a null)
 nested mapping            flattened to dotted keys: ``{"a": {"b": 1}}`` -> ``{"a.b": 1}``;
@@ -37,6 +38,7 @@ __all__ = ["normalize_metadata", "MetadataValue"]
 
 MetadataValue = str | int | float | bool | list[str] | list[int] | list[float] | list[bool]
 _SCALARS = (str, int, float, bool)
+_INT64 = range(-(2**63), 2**63)
 
 
 def _key(key: object) -> str:
@@ -71,14 +73,18 @@ def _list(value: list[Any]) -> list[Any] | str | None:
     if first in _SCALARS and all(type(item) is first for item in value):
         if first is float and not all(math.isfinite(item) for item in value):
             return _to_json([_float(item) for item in value])
+        if first is int and not all(item in _INT64 for item in value):
+            return _to_json(value)
         return list(value)
     return _to_json(value)
 
 
 def _scalar(value: object) -> Any:
     """Map one non-mapping value; None means "drop this key"."""
-    if value is None or isinstance(value, (str, bool, int)):
+    if value is None or isinstance(value, (str, bool)):
         return value
+    if isinstance(value, int):
+        return value if value in _INT64 else str(value)
     if isinstance(value, float):
         return _float(value)
     if isinstance(value, (list, tuple)):

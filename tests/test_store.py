@@ -1,0 +1,490 @@
+"""ChromaStore against real Chroma: in-memory, a persistent directory and `chroma run`,
+through the blocking and the async methods."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import math
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import chromadb
+import numpy as np
+import pytest
+from store_support import DIM, HashEmbedder, deployment
+
+from chromabridge import Chunk, Hit
+from chromabridge.errors import (
+    ConfigError,
+    EmbedderMismatchError,
+    EmbeddingError,
+    FilterError,
+    StoreError,
+)
+from chromabridge.vectorstores import ChromaStore
+
+MODES = ["memory", "persistent", "server"]
+
+TEXTS = {
+    "cats": "cats purr and sleep in the sun",
+    "dogs": "dogs bark and fetch the ball",
+    "chroma": "chroma is a vector database for embeddings",
+    "python": "python is a programming language",
+}
+
+
+@pytest.fixture(params=MODES)
+def mode(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(params=["sync", "async"])
+def flavour(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def make_store(
+    mode: str, request: pytest.FixtureRequest, tmp_path: Any, collection_name: str
+) -> Callable[..., ChromaStore]:
+    server = request.getfixturevalue("chroma_server") if mode == "server" else None
+
+    def make(name: str | None = None, **kwargs: Any) -> ChromaStore:
+        kwargs.setdefault("embedder", HashEmbedder())
+        return ChromaStore(name or collection_name, **deployment(mode, server, tmp_path), **kwargs)
+
+    return make
+
+
+async def call(flavour: str, store: ChromaStore, method: str, *args: Any, **kwargs: Any) -> Any:
+    """Run `method` blocking, or its async twin (`a` + name), as the test asks."""
+    if flavour == "sync":
+        return getattr(store, method)(*args, **kwargs)
+    return await getattr(store, "a" + method)(*args, **kwargs)
+
+
+def docs() -> list[Chunk]:
+    return [
+        Chunk.from_text(text, doc_id=key, id=f"{key}-0", metadata={"topic": key, "n": i})
+        for i, (key, text) in enumerate(TEXTS.items())
+    ]
+
+
+def snapshot(store: ChromaStore) -> dict[str, Any]:
+    got = store.collection.get(include=["documents", "metadatas", "embeddings"])
+    return {
+        i: (d, m, [round(float(x), 5) for x in e])
+        for i, d, m, e in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"])
+    }
+
+
+# -- round trips --------------------------------------------------------------------------
+
+
+async def test_add_query_roundtrip(make_store: Callable[..., ChromaStore], flavour: str) -> None:
+    store = make_store()
+    ids = await call(flavour, store, "add", docs())
+    assert ids == [f"{k}-0" for k in TEXTS]
+    assert await call(flavour, store, "count") == 4
+
+    hits = await call(flavour, store, "query", "do cats sleep in the sun?", k=2)
+    assert hits[0].chunk.id == "cats-0"
+    top = hits[0]
+    assert isinstance(top, Hit)
+    assert top.chunk.text == TEXTS["cats"]
+    assert top.chunk.doc_id == "cats"
+    assert top.chunk.metadata["topic"] == "cats"
+    assert top.score == pytest.approx(1 - top.distance, abs=1e-6)  # cosine by default
+    assert hits[0].score >= hits[1].score
+
+
+async def test_query_filters_and_where_document(
+    make_store: Callable[..., ChromaStore], flavour: str
+) -> None:
+    store = make_store()
+    store.add(docs())
+    # a plain multi-key dict: stock Chroma rejects it, we AND it
+    hits = await call(flavour, store, "query", "anything", k=4, where={"topic": "dogs", "n": 1})
+    assert [h.chunk.id for h in hits] == ["dogs-0"]
+    hits = await call(flavour, store, "query", "anything", k=4, where={"n": {"$gte": 2}})
+    assert {h.chunk.id for h in hits} == {"chroma-0", "python-0"}
+    hits = await call(
+        flavour, store, "query", "anything", k=4, where_document={"$contains": "programming"}
+    )
+    assert [h.chunk.id for h in hits] == ["python-0"]
+
+
+async def test_query_by_embedding_and_k_beyond_size(
+    make_store: Callable[..., ChromaStore], flavour: str
+) -> None:
+    store = make_store()
+    store.add(docs())
+    vector = HashEmbedder().embed_query("python language")
+    hits = await call(flavour, store, "query", embedding=vector, k=50)
+    assert len(hits) == 4
+    assert hits[0].chunk.id == "python-0"
+
+
+async def test_empty_collection_query(make_store: Callable[..., ChromaStore], flavour: str) -> None:
+    store = make_store()
+    assert await call(flavour, store, "query", "nothing here", k=3) == []
+    assert await call(flavour, store, "count") == 0
+
+
+async def test_get_ids_order_filters_and_paging(
+    make_store: Callable[..., ChromaStore], flavour: str
+) -> None:
+    store = make_store()
+    store.add(docs())
+    got = await call(flavour, store, "get", ["python-0", "missing", "cats-0"])
+    assert [c.id for c in got] == ["python-0", "cats-0"]
+    assert got[0].metadata["n"] == 3
+    got = await call(flavour, store, "get", where={"topic": {"$in": ["dogs", "cats"]}})
+    assert {c.id for c in got} == {"dogs-0", "cats-0"}
+    page1 = await call(flavour, store, "get", limit=3, offset=0)
+    page2 = await call(flavour, store, "get", limit=3, offset=3)
+    assert len(page1) == 3 and len(page2) == 1
+    assert {c.id for c in page1 + page2} == {f"{k}-0" for k in TEXTS}
+
+
+async def test_paged_iteration(make_store: Callable[..., ChromaStore], flavour: str) -> None:
+    store = make_store(embedder=None)
+    chunks = [Chunk.from_text(f"t{i}", doc_id=f"d{i}") for i in range(25)]
+    store.add(chunks, embeddings=np.eye(25, DIM, dtype=np.float32) + 0.01)
+    if flavour == "sync":
+        seen = [c.id for c in store.iter_chunks(page_size=7)]
+    else:
+        seen = [c.id async for c in store.aiter_chunks(page_size=7)]
+    assert sorted(seen) == sorted(c.id for c in chunks)
+    assert len(store) == 25
+
+
+async def test_delete_by_ids_where_and_doc_id(
+    make_store: Callable[..., ChromaStore], flavour: str
+) -> None:
+    store = make_store()
+    chunks = [
+        Chunk.from_text(f"part {i} of {doc}", doc_id=doc, metadata={"i": i}, index=i)
+        for doc in ("a", "b", "c")
+        for i in range(3)
+    ]
+    store.add(chunks)
+    await call(flavour, store, "delete", [chunks[0].id])
+    assert await call(flavour, store, "count") == 8
+    await call(flavour, store, "delete", doc_id="b")
+    left = store.get()
+    assert {c.doc_id for c in left} == {"a", "c"} and len(left) == 5
+    await call(flavour, store, "delete", where={"i": 2})
+    assert sorted((c.doc_id, c.index) for c in store.get()) == [("a", 1), ("c", 0), ("c", 1)]
+    with pytest.raises(ConfigError, match="needs ids=, where= or doc_id="):
+        await call(flavour, store, "delete")
+    await call(flavour, store, "clear")
+    assert store.count() == 0
+
+
+async def test_upsert_replaces(make_store: Callable[..., ChromaStore], flavour: str) -> None:
+    store = make_store()
+    store.add(docs())
+    new = Chunk.from_text("cats now chase lasers", doc_id="cats", id="cats-0")
+    await call(flavour, store, "add", [new])
+    assert store.count() == 4
+    assert store.get(["cats-0"])[0].text == "cats now chase lasers"
+
+
+async def test_mmr_prefers_diverse_results(
+    make_store: Callable[..., ChromaStore], flavour: str
+) -> None:
+    store = make_store(embedder=None)
+    base = np.zeros(DIM, dtype=np.float32)
+    a = base.copy()
+    a[0] = 1.0
+    a_twin = a.copy()
+    a_twin[1] = 0.05
+    b = base.copy()
+    b[0], b[2] = 0.7, 0.7
+    chunks = [Chunk.from_text(t, doc_id=t) for t in ("a", "a-twin", "b")]
+    store.add(chunks, embeddings=[a, a_twin, b])
+    query = a.copy()
+    query[2] = 0.2
+    plain = await call(flavour, store, "query", embedding=query, k=2)
+    assert [h.chunk.text for h in plain] == ["a", "a-twin"]
+    diverse = await call(flavour, store, "mmr", embedding=query, k=2, fetch_k=3, lambda_mult=0.3)
+    assert [h.chunk.text for h in diverse] == ["a", "b"]
+    assert diverse[1].score == pytest.approx(1 - diverse[1].distance, abs=1e-6)
+
+
+async def test_async_is_native_on_server(
+    chroma_server: Any, collection_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = ChromaStore(
+        collection_name, host=chroma_server.host, port=chroma_server.port, embedder=HashEmbedder()
+    )
+    assert store.is_async_native
+
+    def no_threads(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("async method fell back to a worker thread")
+
+    monkeypatch.setattr(asyncio, "to_thread", no_threads)
+    await store.aadd(docs())
+    results = await asyncio.gather(*(store.aquery(text, k=1) for text in TEXTS.values()))
+    assert [r[0].chunk.id for r in results] == [f"{k}-0" for k in TEXTS]
+    assert await store.acount() == 4
+    await store.adelete(doc_id="cats")
+    assert await store.acount() == 3
+
+
+async def test_injected_async_client(chroma_server: Any, collection_name: str) -> None:
+    client = await chromadb.AsyncHttpClient(host=chroma_server.host, port=chroma_server.port)
+    store = ChromaStore(collection_name, client=client, embedder=HashEmbedder())
+    await store.aadd(docs())
+    assert [h.chunk.id for h in await store.aquery("dogs fetch balls", k=1)] == ["dogs-0"]
+    with pytest.raises(ConfigError, match="only an async client"):
+        store.count()
+
+
+def test_injected_sync_client(collection_name: str) -> None:
+    client = chromadb.EphemeralClient()
+    store = ChromaStore(collection_name, client=client, embedder=HashEmbedder())
+    store.add(docs())
+    assert client.get_collection(collection_name).count() == 4
+
+
+def test_one_add_of_25000_chunks(mode: str, make_store: Callable[..., ChromaStore]) -> None:
+    if mode == "persistent":
+        pytest.skip("same code path as in-memory; keeps the suite quick")
+    store = make_store(embedder=None)
+    n = 25_000
+    rng = np.random.default_rng(7)
+    chunks = [Chunk.from_text(f"t{i}", doc_id=f"d{i % 50}", id=f"c{i}") for i in range(n)]
+    assert store.client is not None and store.client.get_max_batch_size() < n
+    store.add(chunks, embeddings=rng.normal(size=(n, 8)).astype(np.float32))
+    assert store.count() == n
+    assert {c.id for c in store.get(["c0", "c24999"])} == {"c0", "c24999"}
+
+
+# -- deployment details --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("space", ["cosine", "l2", "ip"])
+def test_distance_spaces_and_scores(space: str, collection_name: str) -> None:
+    store = ChromaStore(collection_name, distance=space, hnsw={"ef_search": 77})  # type: ignore[arg-type]
+    config = store.collection.configuration
+    assert config["hnsw"]["space"] == space and config["hnsw"]["ef_search"] == 77
+    store.add(
+        [Chunk.from_text("x", id="x"), Chunk.from_text("y", id="y")],
+        embeddings=[[1.0, 0.0], [0.6, 0.8]],
+    )
+    hits = store.query(embedding=[1.0, 0.0], k=2)
+    assert [h.chunk.id for h in hits] == ["x", "y"]
+    near, far = hits
+    if space == "l2":  # squared distance 0.8 between the two unit vectors
+        assert far.distance == pytest.approx(0.8, abs=1e-4)
+        assert far.score == pytest.approx(1 / 1.8, abs=1e-4)
+        assert near.score == pytest.approx(1.0, abs=1e-5)
+    else:  # cosine and ip agree for unit vectors: score is the cosine
+        assert far.score == pytest.approx(0.6, abs=1e-4)
+        assert near.score == pytest.approx(1.0, abs=1e-4)
+
+
+def test_existing_collection_keeps_its_space(tmp_path: Any, collection_name: str) -> None:
+    ChromaStore(collection_name, path=tmp_path, distance="l2")
+    again = ChromaStore(collection_name, path=tmp_path)
+    assert again.distance == "l2"
+    with pytest.raises(ConfigError, match="exists with distance 'l2'"):
+        ChromaStore(collection_name, path=tmp_path, distance="ip")
+
+
+def test_embedder_guard_across_processes_worth_of_reopens(
+    tmp_path: Any, collection_name: str
+) -> None:
+    store = ChromaStore(collection_name, path=tmp_path, embedder=HashEmbedder(name="model-a"))
+    store.add(docs())
+    assert store.collection.metadata["chromabridge:embedder"] == "model-a"
+    assert store.collection.metadata["chromabridge:dimension"] == DIM
+    del store
+
+    ChromaStore(collection_name, path=tmp_path, embedder=HashEmbedder(name="model-a"))
+    with pytest.raises(EmbedderMismatchError, match="filled by embedder 'model-a'"):
+        ChromaStore(collection_name, path=tmp_path, embedder=HashEmbedder(name="model-b"))
+    with pytest.raises(EmbedderMismatchError, match="64-dimensional"):
+        ChromaStore(collection_name, path=tmp_path, embedder=HashEmbedder(dim=32, name="model-a"))
+    # still intact after the refusals
+    assert ChromaStore(collection_name, path=tmp_path).count() == 4
+
+
+def test_guard_records_dimension_of_precomputed_vectors(collection_name: str) -> None:
+    store = ChromaStore(collection_name)
+    store.add([Chunk.from_text("a", id="a")], embeddings=[[0.1, 0.2, 0.3]])
+    assert ChromaStore(collection_name).dimension == 3
+    with pytest.raises(EmbedderMismatchError):
+        ChromaStore(collection_name, embedder=HashEmbedder())
+
+
+def test_wraps_a_chromadb_embedding_function(collection_name: str) -> None:
+    """The seed article's custom EmbeddingFunction class works as embedder=."""
+    from chromadb import Documents, EmbeddingFunction, Embeddings
+
+    class MyCustomEmbeddingFunction(EmbeddingFunction[Documents]):
+        def __init__(self, api_key: str) -> None:
+            self.api_key = api_key
+
+        def __call__(self, input: Documents) -> Embeddings:
+            return [np.array([len(t), 1.0, 0.5], dtype=np.float32) for t in input]
+
+    store = ChromaStore(collection_name, embedder=MyCustomEmbeddingFunction(api_key="sk-secret"))
+    store.add([Chunk.from_text("short", id="s"), Chunk.from_text("a much longer text", id="l")])
+    assert store.query("tiny", k=1)[0].chunk.id == "s"
+    assert "MyCustomEmbeddingFunction" in store.collection.metadata["chromabridge:embedder"]
+    assert "sk-secret" not in repr(store)
+
+
+def test_unreachable_server_is_a_bounded_store_error(collection_name: str) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    started = time.monotonic()
+    with pytest.raises(StoreError, match=f"127.0.0.1:{port}"):
+        ChromaStore(collection_name, host="127.0.0.1", port=port)
+    assert time.monotonic() - started < 5
+
+
+def test_silent_server_times_out(collection_name: str) -> None:
+    """A port that accepts and never answers must not hang the caller."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    accepted: list[socket.socket] = []
+    thread = threading.Thread(target=lambda: accepted.append(listener.accept()[0]), daemon=True)
+    thread.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(StoreError, match=f"127.0.0.1:{port} within 1s"):
+            ChromaStore(collection_name, host="127.0.0.1", port=port, timeout=1.0)
+        assert time.monotonic() - started < 4
+    finally:
+        for conn in accepted:
+            conn.close()
+        listener.close()
+
+
+def test_cloud_needs_a_key_and_never_shows_it(
+    collection_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CHROMA_API_KEY", raising=False)
+    with pytest.raises(ConfigError, match="CHROMA_API_KEY"):
+        ChromaStore(collection_name, cloud=True)
+    key = "ck-very-secret-key-123"
+    with pytest.raises(StoreError) as info:  # no network here: Chroma Cloud is unreachable
+        ChromaStore(collection_name, cloud=True, api_key=key, tenant="t", database="d")
+    assert "Chroma Cloud" in str(info.value)
+    assert key not in str(info.value)
+
+
+def test_one_deployment_only(tmp_path: Any, collection_name: str) -> None:
+    with pytest.raises(ConfigError, match="choose one deployment"):
+        ChromaStore(collection_name, path=tmp_path, host="localhost")
+
+
+# -- bad input: typed errors, nothing stored is lost ---------------------------------------
+
+
+@pytest.mark.parametrize("name", ["ab", "-bad", "bad-", "has space", "a" * 600, "x..y", 42, ""])
+def test_invalid_collection_names(name: Any) -> None:
+    with pytest.raises(ConfigError, match="invalid collection name"):
+        ChromaStore(name)
+
+
+async def test_rejected_batches_leave_collection_unchanged(
+    make_store: Callable[..., ChromaStore], flavour: str
+) -> None:
+    store = make_store()
+    store.add(docs())
+    before = snapshot(store)
+
+    dup = [Chunk.from_text("x", id="same"), Chunk.from_text("y", id="same")]
+    with pytest.raises(StoreError, match="duplicate ids in one add: 'same'"):
+        await call(flavour, store, "add", dup)
+
+    wrong = [Chunk.from_text("new", id="new")]
+    with pytest.raises(EmbeddingError, match=f"holds {DIM}-dimensional"):
+        await call(flavour, store, "add", wrong, embeddings=[[0.1, 0.2]])
+
+    with pytest.raises(EmbeddingError, match="NaN or inf"):
+        await call(flavour, store, "add", wrong, embeddings=[[math.nan] * DIM])
+
+    with pytest.raises(StoreError, match="ids must be non-empty strings"):
+        await call(flavour, store, "add", [Chunk(id=7, doc_id="d", text="t")])  # type: ignore[arg-type]
+
+    with pytest.raises(StoreError, match="empty text"):
+        await call(flavour, store, "add", [Chunk.from_text("   ", id="blank")])
+
+    with pytest.raises(FilterError, match=r"\$regex"):
+        await call(flavour, store, "query", "cats", where={"topic": {"$regex": "c.*"}})
+
+    for k in (0, -1, 2.5):
+        with pytest.raises(ConfigError, match="k must be a positive int"):
+            await call(flavour, store, "query", "cats", k=k)
+
+    assert snapshot(store) == before
+
+
+def test_failed_multi_batch_write_rolls_back(
+    collection_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = ChromaStore(collection_name, embedder=None)
+    old = [Chunk.from_text(f"old {i}", id=f"c{i}") for i in range(5)]
+    store.add(old, embeddings=np.full((5, 4), 0.5))
+    before = snapshot(store)
+
+    store._batch_size = 4  # several batches, so the write is not one atomic upsert
+    real_upsert = store.collection.upsert
+    calls = {"n": 0}
+
+    def flaky_upsert(**kwargs: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("server went away")
+        real_upsert(**kwargs)
+
+    monkeypatch.setattr(store.collection, "upsert", flaky_upsert)
+    new = [Chunk.from_text(f"new {i}", id=f"c{i}") for i in range(12)]  # 5 updates, 7 inserts
+    with pytest.raises(StoreError, match="rolled back"):
+        store.add(new, embeddings=np.full((12, 4), 0.25))
+    monkeypatch.setattr(store.collection, "upsert", real_upsert)
+    assert snapshot(store) == before
+
+
+def test_metadata_is_normalised_on_write(collection_name: str) -> None:
+    class Thing:
+        def __str__(self) -> str:
+            return "a thing"
+
+    store = ChromaStore(collection_name, embedder=HashEmbedder())
+    meta = {
+        "author": {"name": "Ada", "langs": ["en", "fr"]},
+        "tags": [],
+        "mixed": [1, "two"],
+        "when": dt.datetime(2024, 5, 6, 7, 8, 9),
+        "day": dt.date(2024, 5, 6),
+        "none": None,
+        "obj": Thing(),
+        "ok": 3,
+    }
+    store.add([Chunk.from_text("some text", id="m", doc_id="doc", metadata=meta)])
+    stored = store.collection.get(ids=["m"])["metadatas"][0]
+    assert stored["author.name"] == "Ada"
+    assert stored["author.langs"] == ["en", "fr"]
+    assert "tags" not in stored and "none" not in stored
+    assert stored["mixed"] == '[1, "two"]'
+    assert stored["when"] == "2024-05-06T07:08:09"
+    assert stored["day"] == "2024-05-06"
+    assert stored["obj"] == "a thing"
+    assert stored["ok"] == 3
+    assert stored["doc_id"] == stored["ref_doc_id"] == stored["document_id"] == "doc"
+    # filters see the flattened keys
+    assert [h.chunk.id for h in store.query("text", where={"author.name": "Ada"})] == ["m"]
