@@ -67,3 +67,44 @@ def deployment(mode: str, server: Any, tmp_path: Any) -> dict[str, Any]:
     if mode == "server":
         return {"host": server.host, "port": server.port}
     raise ValueError(mode)
+
+
+def langchain_embeddings(dim: int = DIM) -> Any:
+    """HashEmbedder as a LangChain `Embeddings` (what a LangChain user would pass)."""
+    from langchain_core.embeddings import Embeddings
+
+    inner = HashEmbedder(dim)
+
+    class HashEmbeddings(Embeddings):
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            return inner.embed_documents(texts)
+
+        def embed_query(self, text: str) -> list[float]:
+            return inner.embed_query(text)
+
+        async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
+            return inner.embed_documents(texts)
+
+        async def aembed_query(self, text: str) -> list[float]:
+            return inner.embed_query(text)
+
+    return HashEmbeddings()
+
+
+def llamaindex_embedding(dim: int = DIM) -> Any:
+    """HashEmbedder as a LlamaIndex `BaseEmbedding`."""
+    from llama_index.core.embeddings import BaseEmbedding
+
+    inner = HashEmbedder(dim)
+
+    class HashEmbedding(BaseEmbedding):
+        def _get_query_embedding(self, query: str) -> list[float]:
+            return inner.embed_query(query)
+
+        async def _aget_query_embedding(self, query: str) -> list[float]:
+            return inner.embed_query(query)
+
+        def _get_text_embedding(self, text: str) -> list[float]:
+            return inner.embed_query(text)
+
+    return HashEmbedding(model_name="hash")

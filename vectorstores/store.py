@@ -31,6 +31,7 @@ from chromabridge.embedders import Embedder, as_embedder
 from chromabridge.errors import (
     ChromaBridgeError,
     ConfigError,
+    EmbedderMismatchError,
     EmbeddingError,
     StoreError,
 )
@@ -52,6 +53,14 @@ Plan = Generator[Call, Any, T]
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,510}[a-zA-Z0-9]$")
 _HNSW_KEYS = {"ef_construction", "ef_search", "max_neighbors", "resize_factor", "sync_threshold"}
 _SPACES: tuple[str, ...] = get_args(Space)
+#: Chroma's legacy collection-metadata HNSW keys (as LangChain users pass them).
+_LEGACY_HNSW = {
+    "hnsw:construction_ef": "ef_construction",
+    "hnsw:search_ef": "ef_search",
+    "hnsw:M": "max_neighbors",
+    "hnsw:resize_factor": "resize_factor",
+    "hnsw:sync_threshold": "sync_threshold",
+}
 _RECORD = ["documents", "metadatas"]
 
 
@@ -101,6 +110,9 @@ class ChromaStore:
     `distance` ("cosine", "l2" or "ip") and `hnsw` (ef_construction, ef_search,
     max_neighbors, ...) apply when the collection is created; an existing collection keeps
     its own space, and an explicit `distance` that contradicts it is a `ConfigError`.
+    `metadata` is extra collection metadata written at creation (LangChain's
+    `collection_metadata`); Chroma's legacy ``hnsw:*`` keys in it are read as
+    `distance` / `hnsw`.
     """
 
     def __init__(
@@ -120,19 +132,26 @@ class ChromaStore:
         database: str | None = None,
         distance: Space | None = None,
         hnsw: Mapping[str, Any] | None = None,
+        metadata: Mapping[str, Any] | None = None,
         timeout: float = 10.0,
     ) -> None:
         self.name = _check_name(collection)
+        legacy = {k: v for k, v in (metadata or {}).items() if k.startswith("hnsw:")}
+        self._extra_metadata = {k: v for k, v in (metadata or {}).items() if k not in legacy}
+        legacy_space = legacy.pop("hnsw:space", None)
+        if distance is None and legacy_space is not None:
+            distance = legacy_space
         if distance is not None and distance not in _SPACES:
             raise ConfigError(f"distance must be one of {', '.join(_SPACES)}, got {distance!r}")
-        unknown = set(hnsw or {}) - _HNSW_KEYS
+        hnsw = {**{_LEGACY_HNSW.get(k, k): v for k, v in legacy.items()}, **(hnsw or {})}
+        unknown = set(hnsw) - _HNSW_KEYS
         if unknown:
             raise ConfigError(
                 f"unknown hnsw parameter(s) {', '.join(sorted(unknown))}; "
                 f"known: {', '.join(sorted(_HNSW_KEYS))}"
             )
         self._distance = distance
-        self._hnsw = dict(hnsw or {})
+        self._hnsw = hnsw
         self.embedder: Embedder | None = as_embedder(embedder) if embedder is not None else None
         self._conn: Connection = connect(
             client=client,
@@ -191,6 +210,18 @@ class ChromaStore:
         """The underlying chromadb Collection (blocking), for what we do not wrap."""
         return self._require_sync()
 
+    def as_langchain(self, embedding: Any = None) -> Any:
+        """This store as a LangChain `VectorStore` (`LangChainVectorStore`)."""
+        from .langchain import LangChainVectorStore
+
+        return LangChainVectorStore(store=self, embedding_function=embedding)
+
+    def as_llamaindex(self) -> Any:
+        """This store as a LlamaIndex vector store (`LlamaIndexVectorStore`)."""
+        from .llamaindex import LlamaIndexVectorStore
+
+        return LlamaIndexVectorStore(store=self)
+
     def relevance(self, distance: float) -> float:
         """Chroma distance -> score in this collection's space."""
         return relevance(distance, self._space)
@@ -222,8 +253,10 @@ class ChromaStore:
             if not isinstance(exc.__cause__, NotFoundError):
                 raise
             metadata = guard.record(
-                {}, self.embedder, self.embedder.dimension if self.embedder else None
-            )
+                self._extra_metadata,
+                self.embedder,
+                self.embedder.dimension if self.embedder else None,
+            ) or (self._extra_metadata or None)
             collection = yield (
                 "get_or_create_collection",
                 {
@@ -356,7 +389,19 @@ class ChromaStore:
             )
         return items
 
-    def _check_vectors(self, vectors: Any, chunks: Sequence[Chunk]) -> np.ndarray:
+    def _mismatch(self, dim: int, what: str, from_embedder: bool) -> EmbeddingError:
+        """Wrong-size vectors: the embedder's fault (a mismatch) or the caller's."""
+        message = (
+            f"{what} {dim} dimensions but collection {self.name!r} holds "
+            f"{self._dimension}-dimensional vectors"
+        )
+        if from_embedder and self.embedder is not None:
+            return EmbedderMismatchError(f"embedder {self.embedder.name!r}: {message}")
+        return EmbeddingError(message)
+
+    def _check_vectors(
+        self, vectors: Any, chunks: Sequence[Chunk], from_embedder: bool = False
+    ) -> np.ndarray:
         try:
             matrix = np.asarray(vectors, dtype=np.float32)
         except (TypeError, ValueError) as exc:
@@ -371,22 +416,21 @@ class ChromaStore:
         dim = matrix.shape[1]
         expected = self._dimension
         if expected is not None and dim != expected:
-            raise EmbeddingError(
-                f"embeddings have {dim} dimensions but collection {self.name!r} holds "
-                f"{expected}-dimensional vectors (first offending chunk: {chunks[0].id!r})"
-            )
+            raise self._mismatch(dim, "embeddings have", from_embedder)
         if not np.isfinite(matrix).all():
             row = int(np.argwhere(~np.isfinite(matrix))[0][0])
             raise EmbeddingError(f"embedding for chunk {chunks[row].id!r} has NaN or inf")
         return matrix
 
-    def _add_plan(self, chunks: Sequence[Chunk], matrix: np.ndarray) -> Plan[list[str]]:
+    def _add_plan(
+        self, chunks: Sequence[Chunk], matrix: np.ndarray, from_embedder: bool
+    ) -> Plan[list[str]]:
         if self._dimension is None and chunks:
             peek = yield ("get", {"limit": 1, "include": ["embeddings"]})
             stored = peek.get("embeddings")
             if stored is not None and len(stored):
                 self._dimension = len(stored[0])
-            matrix = self._check_vectors(matrix, chunks)
+            matrix = self._check_vectors(matrix, chunks, from_embedder)
             self._dimension = self._dimension or int(matrix.shape[1])
         update = guard.record(self._metadata, self.embedder, self._dimension)
         if update is not None:
@@ -462,13 +506,12 @@ class ChromaStore:
         items = self._check_chunks(chunks)
         if not items:
             return []
+        from_embedder = embeddings is None
         vectors = (
-            embeddings
-            if embeddings is not None
-            else self._embed_documents(self._texts_to_embed(items))
+            self._embed_documents(self._texts_to_embed(items)) if from_embedder else embeddings
         )
-        matrix = self._check_vectors(vectors, items)
-        return self._run(self._add_plan(items, matrix))
+        matrix = self._check_vectors(vectors, items, from_embedder)
+        return self._run(self._add_plan(items, matrix, from_embedder))
 
     async def aadd(
         self, chunks: Iterable[Chunk], embeddings: Sequence[Sequence[float]] | None = None
@@ -479,10 +522,11 @@ class ChromaStore:
         items = self._check_chunks(chunks)
         if not items:
             return []
+        from_embedder = embeddings is None
         if embeddings is None:
             embeddings = await self._aembed_documents(self._texts_to_embed(items))
-        matrix = self._check_vectors(embeddings, items)
-        return await self._arun(self._add_plan(items, matrix))
+        matrix = self._check_vectors(embeddings, items, from_embedder)
+        return await self._arun(self._add_plan(items, matrix, from_embedder))
 
     def _embed_documents(self, texts: list[str]) -> list[list[float]]:
         assert self.embedder is not None
@@ -616,13 +660,14 @@ class ChromaStore:
             raise ConfigError(f"ChromaStore {self.name!r} has no embedder; pass embedding=")
         return None
 
-    def _check_query_vector(self, vector: Sequence[float]) -> list[float]:
+    def _check_query_vector(
+        self, vector: Sequence[float], from_embedder: bool = False
+    ) -> list[float]:
         values = np.asarray(vector, dtype=np.float32)
-        if values.ndim != 1 or (self._dimension is not None and values.shape[0] != self._dimension):
-            raise EmbeddingError(
-                f"query vector has shape {values.shape}; collection {self.name!r} holds "
-                f"{self._dimension}-dimensional vectors"
-            )
+        if values.ndim != 1:
+            raise EmbeddingError(f"a query vector must be flat, got shape {values.shape}")
+        if self._dimension is not None and values.shape[0] != self._dimension:
+            raise self._mismatch(values.shape[0], "the query vector has", from_embedder)
         return [float(x) for x in values]
 
     def query(
@@ -639,7 +684,7 @@ class ChromaStore:
         vector = self._query_vector(text, embedding)
         if vector is None:
             assert self.embedder is not None and text is not None
-            vector = self._check_query_vector(self.embedder.embed_query(text))
+            vector = self._check_query_vector(self.embedder.embed_query(text), True)
         return self._run(self._query_plan(vector, k, flt))[0]
 
     async def aquery(
@@ -658,7 +703,7 @@ class ChromaStore:
         vector = self._query_vector(text, embedding)
         if vector is None:
             assert self.embedder is not None and text is not None
-            vector = self._check_query_vector(await self.embedder.aembed_query(text))
+            vector = self._check_query_vector(await self.embedder.aembed_query(text), True)
         return (await self._arun(self._query_plan(vector, k, flt)))[0]
 
     def _mmr_pick(
@@ -691,7 +736,7 @@ class ChromaStore:
         vector = self._query_vector(text, embedding)
         if vector is None:
             assert self.embedder is not None and text is not None
-            vector = self._check_query_vector(self.embedder.embed_query(text))
+            vector = self._check_query_vector(self.embedder.embed_query(text), True)
         found = self._run(self._query_plan(vector, max(k, fetch_k), flt, with_vectors=True))
         return self._mmr_pick(vector, found, k, lambda_mult)
 
@@ -715,7 +760,7 @@ class ChromaStore:
         vector = self._query_vector(text, embedding)
         if vector is None:
             assert self.embedder is not None and text is not None
-            vector = self._check_query_vector(await self.embedder.aembed_query(text))
+            vector = self._check_query_vector(await self.embedder.aembed_query(text), True)
         plan = self._query_plan(vector, max(k, fetch_k), flt, with_vectors=True)
         return self._mmr_pick(vector, await self._arun(plan), k, lambda_mult)
 

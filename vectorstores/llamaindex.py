@@ -1,0 +1,222 @@
+"""LlamaIndex face of `ChromaStore`: a `BasePydanticVectorStore`.
+
+Works wherever LlamaIndex takes a vector store (`VectorStoreIndex.from_vector_store`,
+`StorageContext`, `IngestionPipeline(vector_store=...)`). Conversion only: nodes become
+chunks on the way in, hits become `TextNode`s on the way out, and filters (every
+`MetadataFilters` operator Chroma can express, nested AND/OR) are translated by the
+native store. Similarities are the store's relevance scores (cosine similarity on a
+cosine collection), not stock's `exp(-distance)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from llama_index.core.bridge.pydantic import PrivateAttr
+from llama_index.core.schema import (
+    BaseNode,
+    MetadataMode,
+    NodeRelationship,
+    RelatedNodeInfo,
+    TextNode,
+)
+from llama_index.core.vector_stores.types import (
+    BasePydanticVectorStore,
+    MetadataFilters,
+    VectorStoreQuery,
+    VectorStoreQueryMode,
+    VectorStoreQueryResult,
+)
+
+from chromabridge.errors import ConfigError
+from chromabridge.types import Chunk, Hit
+
+from .records import user_metadata
+from .store import ChromaStore
+
+__all__ = ["LlamaIndexVectorStore", "chunk_to_node", "node_to_chunk"]
+
+_DEFAULT_MMR_PREFETCH = 4  # candidates per result, as LlamaIndex's stock Chroma store
+
+
+def node_to_chunk(node: BaseNode) -> Chunk:
+    """A LlamaIndex node as a chunk; its source document becomes `doc_id`."""
+    index = node.metadata.get("chunk_index", 0)
+    return Chunk(
+        id=node.node_id,
+        doc_id=node.ref_doc_id or node.node_id,
+        text=node.get_content(metadata_mode=MetadataMode.NONE),
+        metadata=dict(node.metadata),
+        index=index if isinstance(index, int) else 0,
+        start=getattr(node, "start_char_idx", None),
+        end=getattr(node, "end_char_idx", None),
+    )
+
+
+def chunk_to_node(chunk: Chunk) -> TextNode:
+    """A stored chunk as a `TextNode` linked to its source document."""
+    return TextNode(
+        id_=chunk.id,
+        text=chunk.text,
+        metadata=user_metadata(chunk),
+        relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=chunk.doc_id)},
+        start_char_idx=chunk.start,
+        end_char_idx=chunk.end,
+    )
+
+
+def _result(hits: Sequence[Hit]) -> VectorStoreQueryResult:
+    return VectorStoreQueryResult(
+        nodes=[chunk_to_node(h.chunk) for h in hits],
+        similarities=[h.score for h in hits],
+        ids=[h.chunk.id for h in hits],
+    )
+
+
+def _embeddings(nodes: Sequence[BaseNode]) -> list[list[float]] | None:
+    """Nodes embedded by LlamaIndex keep their vectors; otherwise the store embeds."""
+    if nodes and all(n.embedding is not None for n in nodes):
+        return [list(n.embedding or []) for n in nodes]
+    return None
+
+
+class LlamaIndexVectorStore(BasePydanticVectorStore):
+    """`ChromaStore` as a LlamaIndex vector store (`stores_text=True`).
+
+    `LlamaIndexVectorStore(store=store)` (or `store.as_llamaindex()`) wraps a store;
+    `LlamaIndexVectorStore(collection_name="docs", path=..., host=..., ...)` builds one
+    with any `ChromaStore` keyword.
+    """
+
+    stores_text: bool = True
+    flat_metadata: bool = False  # nested metadata is flattened by the store, not refused
+    collection_name: str = ""
+
+    _store: ChromaStore = PrivateAttr()
+
+    def __init__(
+        self,
+        store: ChromaStore | None = None,
+        *,
+        collection_name: str | None = None,
+        **store_kwargs: Any,
+    ) -> None:
+        if store is None:
+            if collection_name is None:
+                raise ConfigError("pass store= or collection_name=")
+            store = ChromaStore(collection_name, **store_kwargs)
+        super().__init__(stores_text=True)
+        self.collection_name = store.name
+        self._store = store
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "ChromaBridgeVectorStore"
+
+    @property
+    def store(self) -> ChromaStore:
+        return self._store
+
+    @property
+    def client(self) -> Any:
+        return self._store.collection
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def add(self, nodes: Sequence[BaseNode], **add_kwargs: Any) -> list[str]:
+        return self._store.add([node_to_chunk(n) for n in nodes], _embeddings(nodes))
+
+    async def async_add(self, nodes: Sequence[BaseNode], **kwargs: Any) -> list[str]:
+        return await self._store.aadd([node_to_chunk(n) for n in nodes], _embeddings(nodes))
+
+    def delete(self, ref_doc_id: str, **delete_kwargs: Any) -> None:
+        self._store.delete(doc_id=ref_doc_id)
+
+    async def adelete(self, ref_doc_id: str, **delete_kwargs: Any) -> None:
+        await self._store.adelete(doc_id=ref_doc_id)
+
+    def delete_nodes(
+        self,
+        node_ids: list[str] | None = None,
+        filters: MetadataFilters | None = None,
+        **delete_kwargs: Any,
+    ) -> None:
+        self._store.delete(node_ids, where=filters)
+
+    async def adelete_nodes(
+        self,
+        node_ids: list[str] | None = None,
+        filters: MetadataFilters | None = None,
+        **delete_kwargs: Any,
+    ) -> None:
+        await self._store.adelete(node_ids, where=filters)
+
+    def clear(self) -> None:
+        self._store.clear()
+
+    async def aclear(self) -> None:
+        await self._store.aclear()
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def get_nodes(
+        self, node_ids: list[str] | None = None, filters: MetadataFilters | None = None
+    ) -> list[BaseNode]:
+        return [chunk_to_node(c) for c in self._store.get(node_ids, where=filters)]
+
+    async def aget_nodes(
+        self, node_ids: list[str] | None = None, filters: MetadataFilters | None = None
+    ) -> list[BaseNode]:
+        return [chunk_to_node(c) for c in await self._store.aget(node_ids, where=filters)]
+
+    def _plan(self, query: VectorStoreQuery, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """Arguments for the native query: mode, vector or text, k, filters."""
+        if query.node_ids:
+            raise ConfigError("VectorStoreQuery.node_ids is not supported; use filters")
+        mode = VectorStoreQueryMode(query.mode)
+        if mode not in (VectorStoreQueryMode.DEFAULT, VectorStoreQueryMode.MMR):
+            raise ConfigError(
+                f"query mode {mode.value!r} is not supported here; use 'default' or 'mmr' "
+                "(hybrid search: chromabridge.retrievers.HybridRetriever)"
+            )
+        where: Any = query.filters
+        if query.doc_ids:
+            doc_filter = {"doc_id": {"$in": list(query.doc_ids)}}
+            where = doc_filter if where is None else _and(where, doc_filter)
+        plan: dict[str, Any] = {
+            "text": None if query.query_embedding is not None else query.query_str,
+            "embedding": query.query_embedding,
+            "k": query.similarity_top_k,
+            "where": where,
+            "where_document": kwargs.get("where_document"),
+        }
+        if mode is VectorStoreQueryMode.MMR:
+            k = query.similarity_top_k
+            factor = kwargs.get("mmr_prefetch_factor", _DEFAULT_MMR_PREFETCH)
+            plan["fetch_k"] = int(kwargs.get("mmr_prefetch_k") or max(k, int(k * factor)))
+            threshold = query.mmr_threshold
+            plan["lambda_mult"] = 0.5 if threshold is None else threshold
+        return plan
+
+    def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
+        plan = self._plan(query, kwargs)
+        if "fetch_k" in plan:
+            return _result(self._store.mmr(**plan))
+        return _result(self._store.query(**plan))
+
+    async def aquery(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
+        plan = self._plan(query, kwargs)
+        if "fetch_k" in plan:
+            return _result(await self._store.ammr(**plan))
+        return _result(await self._store.aquery(**plan))
+
+
+def _and(filters: Any, extra: dict[str, Any]) -> Any:
+    """Combine LlamaIndex filters with a Chroma where clause (both validated natively)."""
+    from .filters import to_chroma_filter
+
+    translated = to_chroma_filter(filters)
+    if translated.where_document is not None:
+        raise ConfigError("doc_ids cannot be combined with a text-match filter")
+    return extra if translated.where is None else {"$and": [translated.where, extra]}
