@@ -488,3 +488,27 @@ def test_metadata_is_normalised_on_write(collection_name: str) -> None:
     assert stored["doc_id"] == stored["ref_doc_id"] == stored["document_id"] == "doc"
     # filters see the flattened keys
     assert [h.chunk.id for h in store.query("text", where={"author.name": "Ada"})] == ["m"]
+
+
+async def test_change_listeners_see_every_write(
+    make_store: Callable[..., ChromaStore], flavour: str
+) -> None:
+    store = make_store()
+    events: list[tuple[str, list[str] | None]] = []
+    unsubscribe = store.subscribe(lambda change, ids: events.append((change, ids)))
+    await call(flavour, store, "add", docs())
+    await call(flavour, store, "delete", ["cats-0"])
+    await call(flavour, store, "delete", doc_id="dogs")
+    with pytest.raises(StoreError):  # a refused write notifies nobody
+        await call(
+            flavour, store, "add", [Chunk.from_text("x", id="d"), Chunk.from_text("y", id="d")]
+        )
+    await call(flavour, store, "clear")
+    unsubscribe()
+    await call(flavour, store, "add", docs()[:1])
+    assert events == [
+        ("upsert", [f"{k}-0" for k in TEXTS]),
+        ("delete", ["cats-0"]),
+        ("delete", None),
+        ("clear", None),
+    ]

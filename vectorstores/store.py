@@ -20,7 +20,7 @@ import asyncio
 import os
 import re
 import weakref
-from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar, cast, get_args
 
 import numpy as np
@@ -46,6 +46,9 @@ from .records import Space, chunk_metadata, record_to_chunk, relevance
 __all__ = ["ChromaStore"]
 
 T = TypeVar("T")
+#: Called after a successful write: ("upsert", ids), ("delete", ids or None when the
+#: deleted set is only known as a filter), or ("clear", None).
+ChangeListener = Callable[[str, "list[str] | None"], None]
 #: One Chroma call a plan needs: (method name, keyword arguments).
 Call = tuple[str, dict[str, Any]]
 Plan = Generator[Call, Any, T]
@@ -87,6 +90,13 @@ def _space_of(collection: Any) -> Space:
             return cast(Space, space)
     space = (collection.metadata or {}).get("hnsw:space", "l2")
     return cast(Space, space if space in _SPACES else "l2")
+
+
+def _exact_ids(ids: Any, where: Any, doc_id: Any) -> list[str] | None:
+    """The deleted ids when the call named them exactly, else None (filter-defined)."""
+    if ids is None or where is not None or doc_id is not None:
+        return None
+    return [ids] if isinstance(ids, str) else list(ids)
 
 
 def _first(result: Mapping[str, Any], key: str) -> list[Any]:
@@ -173,6 +183,7 @@ class ChromaStore:
         self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = (
             weakref.WeakKeyDictionary()
         )
+        self._listeners: list[ChangeListener] = []
         if self._conn.sync is not None:
             self._collection = self._open_sync(self._conn.sync)
 
@@ -225,6 +236,19 @@ class ChromaStore:
     def relevance(self, distance: float) -> float:
         """Chroma distance -> score in this collection's space."""
         return relevance(distance, self._space)
+
+    def subscribe(self, listener: ChangeListener) -> Callable[[], None]:
+        """Call `listener` after each write made through this store; returns unsubscribe.
+
+        Derived indexes (the hybrid retriever's BM25 index) stay consistent this way;
+        writes by other processes are not seen and need their own refresh.
+        """
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def _notify(self, change: str, ids: list[str] | None) -> None:
+        for listener in list(self._listeners):
+            listener(change, ids)
 
     # -- opening ------------------------------------------------------------------------
 
@@ -511,7 +535,9 @@ class ChromaStore:
             self._embed_documents(self._texts_to_embed(items)) if from_embedder else embeddings
         )
         matrix = self._check_vectors(vectors, items, from_embedder)
-        return self._run(self._add_plan(items, matrix, from_embedder))
+        ids = self._run(self._add_plan(items, matrix, from_embedder))
+        self._notify("upsert", ids)
+        return ids
 
     async def aadd(
         self, chunks: Iterable[Chunk], embeddings: Sequence[Sequence[float]] | None = None
@@ -526,7 +552,9 @@ class ChromaStore:
         if embeddings is None:
             embeddings = await self._aembed_documents(self._texts_to_embed(items))
         matrix = self._check_vectors(embeddings, items, from_embedder)
-        return await self._arun(self._add_plan(items, matrix, from_embedder))
+        ids = await self._arun(self._add_plan(items, matrix, from_embedder))
+        self._notify("upsert", ids)
+        return ids
 
     def _embed_documents(self, texts: list[str]) -> list[list[float]]:
         assert self.embedder is not None
@@ -585,6 +613,7 @@ class ChromaStore:
     ) -> None:
         """Delete by ids, by filter, or every chunk of one or more source documents."""
         self._run(self._delete_plan(ids, where, doc_id))
+        self._notify("delete", _exact_ids(ids, where, doc_id))
 
     async def adelete(
         self,
@@ -597,6 +626,7 @@ class ChromaStore:
         if not self.is_async_native:
             return await asyncio.to_thread(self.delete, ids, where=where, doc_id=doc_id)
         await self._arun(self._delete_plan(ids, where, doc_id))
+        self._notify("delete", _exact_ids(ids, where, doc_id))
         return None
 
     def _clear_plan(self) -> Plan[None]:
@@ -609,12 +639,14 @@ class ChromaStore:
     def clear(self) -> None:
         """Delete every record, keeping the collection and its settings."""
         self._run(self._clear_plan())
+        self._notify("clear", None)
 
     async def aclear(self) -> None:
         """Async `clear`."""
         if not self.is_async_native:
             return await asyncio.to_thread(self.clear)
         await self._arun(self._clear_plan())
+        self._notify("clear", None)
         return None
 
     # -- reads --------------------------------------------------------------------------
