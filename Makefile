@@ -29,7 +29,8 @@ typecheck: setup
 	cd build && ../$(VENV)/bin/mypy --config-file ../pyproject.toml --cache-dir ../.mypy_cache
 
 pytest: setup
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	@# exit code 5 means "no tests collected": not a failure of the build
+	$(VENV)/bin/pytest $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 test: lint typecheck pytest
 
