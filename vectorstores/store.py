@@ -20,7 +20,15 @@ import asyncio
 import os
 import re
 import weakref
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Callable,
+    Generator,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from typing import Any, TypeVar, cast, get_args
 
 import numpy as np
@@ -893,7 +901,9 @@ class ChromaStore:
     def __len__(self) -> int:
         return self.count()
 
-    async def aiter_chunks(self, page_size: int = 1000, *, where: Any = None) -> Any:
+    async def aiter_chunks(
+        self, page_size: int = 1000, *, where: Any = None
+    ) -> AsyncIterator[Chunk]:
         """Async `iter_chunks` (an async generator)."""
         _check_k(page_size, "page_size")
         offset = 0
