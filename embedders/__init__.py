@@ -1,6 +1,51 @@
-"""Embedding providers and the `Embedder` protocol."""
+"""Embedding providers and the `Embedder` protocol.
+
+Importing this package imports no provider SDK and no framework: `LocalEmbedder`,
+`OpenAIEmbedder`, `CohereEmbedder` and `CachedEmbedder` load on first access, and each
+imports its SDK only when constructed. The framework faces live in
+`chromabridge.embedders.langchain`, `.llamaindex` and `.chroma`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from .adapt import as_embedder
 from .base import Embedder, Vector
 
-__all__ = ["Embedder", "Vector", "as_embedder"]
+if TYPE_CHECKING:
+    from .cache import CachedEmbedder
+    from .cohere_embedder import CohereEmbedder
+    from .local import LocalEmbedder
+    from .openai_embedder import OpenAIEmbedder
+
+__all__ = [
+    "CachedEmbedder",
+    "CohereEmbedder",
+    "Embedder",
+    "LocalEmbedder",
+    "OpenAIEmbedder",
+    "Vector",
+    "as_embedder",
+]
+
+_LAZY = {
+    "CachedEmbedder": ".cache",
+    "CohereEmbedder": ".cohere_embedder",
+    "LocalEmbedder": ".local",
+    "OpenAIEmbedder": ".openai_embedder",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,152 @@
+"""Loader benchmark: chromabridge's DirectoryLoader vs LangChain's unstructured loading.
+
+Run: `.venv/bin/python benchmarks/loaders.py [--limit N] [--workers N]`
+(needs the `bench` extra: `pip install -e '.[bench]'`). Prints a markdown table.
+
+Corpus: the 530 HTML pages of Debian's `python3.11-doc` (installed with apt-get when
+missing and running as root). Contenders, each in a fresh process so import cost and
+peak memory are their own:
+
+- `chromabridge workers=1` and `workers=N`: `DirectoryLoader(root, include=["*.html"])`,
+  one document per file (`mode="single"`), PDF-irrelevant `strategy="fast"`.
+- `langchain-unstructured`: `UnstructuredLoader(file_path=[every file])`, LangChain's
+  current unstructured integration (one document per element, sequential), fed the same
+  sorted file list. The older `langchain_community` DirectoryLoader + UnstructuredFileLoader
+  pair calls the same `partition` per file; it is not installed here.
+
+Peak RSS is sampled every 20 ms over the whole process tree (pool workers included) with
+psutil. One run each; files/s and MB/s count input files and bytes. Telemetry is switched
+off for both (DO_NOT_TRACK) since this machine cannot reach it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+CORPUS = Path("/usr/share/doc/python3.11/html")
+ENV = {"DO_NOT_TRACK": "1", "UNSTRUCTURED_DISABLE_NOTICE": "1", "HF_HUB_OFFLINE": "1"}
+
+
+def ensure_corpus() -> list[Path]:
+    if not CORPUS.is_dir() and os.geteuid() == 0 and shutil.which("apt-get"):
+        apt = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=apt)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "python3.11-doc"], check=True, env=apt)
+    if not CORPUS.is_dir():
+        sys.exit(f"{CORPUS} missing: apt-get install python3.11-doc (as root)")
+    return sorted(CORPUS.rglob("*.html"))
+
+
+def run_ours(root: Path, files: list[Path], workers: int) -> dict[str, int]:
+    from chromabridge.loaders import DirectoryLoader
+
+    wanted = {p.relative_to(root).as_posix() for p in files}
+    loader = DirectoryLoader(root, include=sorted(wanted), workers=workers)
+    docs = sum(1 for _ in loader.lazy_load())
+    return {"documents": docs, "failures": len(loader.report)}
+
+
+def run_langchain(files: list[Path]) -> dict[str, int]:
+    from langchain_unstructured import UnstructuredLoader
+
+    loader = UnstructuredLoader(file_path=[str(p) for p in files], strategy="fast")
+    docs = sum(1 for _ in loader.lazy_load())
+    return {"documents": docs, "failures": 0}
+
+
+def child(args: argparse.Namespace) -> None:
+    """One contender in this process; prints a JSON line for the parent."""
+    import psutil
+
+    files = [Path(p) for p in json.loads(Path(args.files).read_text())]
+    me = psutil.Process()
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            try:
+                procs = [me, *me.children(recursive=True)]
+                peak = max(peak, sum(p.memory_info().rss for p in procs if p.is_running()))
+            except psutil.Error:
+                pass
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    start = time.perf_counter()
+    if args.contender == "langchain":
+        result = run_langchain(files)
+    else:
+        result = run_ours(CORPUS, files, args.workers)
+    seconds = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    print(json.dumps({**result, "seconds": seconds, "peak_rss": peak}))
+
+
+def measure(contender: str, workers: int, file_list: Path) -> dict[str, float]:
+    command = [sys.executable, __file__, "--child", contender, "--workers", str(workers)]
+    command += ["--files", str(file_list)]
+    out = subprocess.run(
+        command, capture_output=True, text=True, env={**os.environ, **ENV}, check=False
+    )
+    if out.returncode != 0:
+        sys.exit(f"{contender} failed:\n{out.stderr[-3000:]}")
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, default=0, help="first N files (0: all)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--child", choices=["ours", "langchain"], help=argparse.SUPPRESS)
+    parser.add_argument("--files", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        args.contender = args.child
+        child(args)
+        return
+
+    files = ensure_corpus()
+    if args.limit:
+        files = files[: args.limit]
+    size = sum(p.stat().st_size for p in files)
+    file_list = Path(os.environ.get("TMPDIR", "/tmp")) / f"cb-bench-loaders-{os.getpid()}.json"
+    file_list.write_text(json.dumps([str(p) for p in files]))
+    try:
+        rows = [
+            (f"chromabridge workers={args.workers}", measure("ours", args.workers, file_list)),
+            ("chromabridge workers=1", measure("ours", 1, file_list)),
+            ("langchain-unstructured", measure("langchain", 1, file_list)),
+        ]
+    finally:
+        file_list.unlink(missing_ok=True)
+
+    base = rows[-1][1]["seconds"]
+    print(
+        f"{len(files)} HTML files, {size / 1e6:.1f} MB, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}\n"
+    )
+    print("| loader | docs | failures | s | files/s | MB/s | peak RSS MB | speed vs LangChain |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name, r in rows:
+        print(
+            f"| {name} | {r['documents']:.0f} | {r['failures']:.0f} | {r['seconds']:.1f} | "
+            f"{len(files) / r['seconds']:.2f} | {size / 1e6 / r['seconds']:.2f} | "
+            f"{r['peak_rss'] / 2**20:.0f} | {base / r['seconds']:.2f}x |"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,275 @@
+"""A whole directory tree, streamed file by file, optionally partitioned in processes.
+
+Memory stays bounded by the files in flight (one, or `2 * workers`), not the corpus.
+A file that cannot be loaded becomes a `FileFailure` in `report` and the walk goes on
+(`on_error="skip"`), or stops with its `LoaderError` (`on_error="raise"`).
+
+Safety: nothing outside `root` is ever read. Every candidate is resolved and checked
+against the resolved root, so a symlink (or a link inside a linked directory) that
+leads out is reported as `OutsideRootError`, never opened; symlinked directories are
+not entered unless `follow_symlinks=True`, and then never twice (no cycles). Include
+and exclude globs match relative paths only. Files over `max_file_size` are refused
+before they are opened. A path swapped for a link between the check and the read is
+outside this guarantee (no portable API closes that race for third-party parsers).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, Literal
+
+from chromabridge.errors import ConfigError
+from chromabridge.types import Document
+
+from .base import Loader
+from .errors import LoaderError, OutsideRootError
+from .file import FileLoader, Mode, Strategy
+from .ids import document_id
+from .patterns import GlobSet
+from .report import FileFailure, LoadReport
+from .text import TEXT_SUFFIXES, TextLoader
+
+__all__ = ["DirectoryLoader", "DEFAULT_MAX_FILE_SIZE"]
+
+#: 100 MiB: far above any document worth embedding, far below what exhausts memory.
+DEFAULT_MAX_FILE_SIZE = 100 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """What a (possibly remote) load returns: picklable, exceptions already reported."""
+
+    source: str
+    documents: list[Document]
+    failure: FileFailure | None = None
+    error: LoaderError | None = None
+
+
+#: A submitted file: its future, its loader (for the report if the worker dies), its pool.
+_InFlight = tuple[Future[_Outcome], FileLoader | TextLoader, ProcessPoolExecutor]
+
+
+def _run(loader: FileLoader | TextLoader) -> _Outcome:
+    """Load one file; top-level so worker processes can unpickle it."""
+    try:
+        return _Outcome(loader.source, loader.load())
+    except LoaderError as exc:
+        failure = FileFailure.of(loader.source, exc, loader.id)
+        return _Outcome(loader.source, [], failure, exc)
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+class DirectoryLoader(Loader):
+    """Every matching file under `root`, as `Document`s with ids relative to `root`.
+
+    `include` / `exclude` are globs (``"*.pdf"``, ``"docs/**/*.md"``; a pattern without
+    ``/`` matches file names at any depth); `exclude` also prunes directories. Hidden
+    files and directories (a name starting with ``.``) are skipped unless
+    `include_hidden`. `.txt` / `.md` files go through `TextLoader` (verbatim text, no
+    unstructured) when `mode` is not ``"elements"`` and `text_fast_path` is on.
+
+    With `workers > 1` files are partitioned in a process pool (``"spawn"`` by default:
+    safe in threaded programs; scripts need the usual ``if __name__ == "__main__":``
+    guard). Output order is the walk order either way, so runs are reproducible.
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        *,
+        include: Sequence[str] | None = None,
+        exclude: Sequence[str] = (),
+        recursive: bool = True,
+        follow_symlinks: bool = False,
+        include_hidden: bool = False,
+        max_file_size: int | None = DEFAULT_MAX_FILE_SIZE,
+        workers: int | None = 1,
+        on_error: Literal["skip", "raise"] = "skip",
+        mode: Mode = "single",
+        strategy: Strategy = "fast",
+        text_fast_path: bool = True,
+        metadata: Mapping[str, Any] | None = None,
+        partition_kwargs: Mapping[str, Any] | None = None,
+        mp_context: str | None = "spawn",
+    ) -> None:
+        if on_error not in ("skip", "raise"):
+            raise ConfigError(f"on_error={on_error!r} must be 'skip' or 'raise'")
+        workers = (os.cpu_count() or 1) if workers is None else workers
+        if workers < 1:
+            raise ConfigError(f"workers={workers} must be at least 1 (None: one per CPU)")
+        if max_file_size is not None and max_file_size < 1:
+            raise ConfigError(f"max_file_size={max_file_size} must be positive or None")
+        self.root = Path(root)
+        # A bare string is one pattern, not a sequence of one-character patterns.
+        self.include = GlobSet([include] if isinstance(include, str) else include or ())
+        self.exclude = GlobSet([exclude] if isinstance(exclude, str) else exclude)
+        self.recursive = recursive
+        self.follow_symlinks = follow_symlinks
+        self.include_hidden = include_hidden
+        self.max_file_size = max_file_size
+        self.workers = workers
+        self.on_error = on_error
+        self.text_fast_path = text_fast_path and mode != "elements"
+        self.metadata = dict(metadata or {})
+        self.mp_context = mp_context
+        # Validates mode and strategy now rather than at the first file.
+        self._template = FileLoader(
+            self.root, mode=mode, strategy=strategy, partition_kwargs=partition_kwargs
+        )
+        self.report = LoadReport()
+
+    def lazy_load(self) -> Iterator[Document]:
+        self.report = LoadReport()
+        root_real = os.path.realpath(self.root)
+        if not os.path.isdir(root_real):
+            raise LoaderError(f"{self.root} is not a directory; pass the folder to load")
+        items = self._walk(self.root, root_real, {root_real})
+        if self.workers == 1:
+            for item in items:
+                yield from self._settle(item if isinstance(item, _Outcome) else _run(item))
+        else:
+            yield from self._parallel(items)
+
+    def _parallel(self, items: Iterator[_Outcome | FileLoader | TextLoader]) -> Iterator[Document]:
+        pending: deque[_Outcome | _InFlight] = deque()
+        pool = self._pool()
+        try:
+            for item in items:
+                if isinstance(item, _Outcome):
+                    pending.append(item)
+                else:
+                    pending.append((pool.submit(_run, item), item, pool))
+                while len(pending) > 2 * self.workers or (
+                    pending and isinstance(pending[0], _Outcome)
+                ):
+                    outcome, dead = self._result(pending.popleft())
+                    if dead is pool:  # later files go to a fresh pool
+                        pool.shutdown(wait=False)
+                        pool = self._pool()
+                    yield from self._settle(outcome)
+            while pending:
+                outcome, _ = self._result(pending.popleft())
+                yield from self._settle(outcome)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _pool(self) -> ProcessPoolExecutor:
+        context = get_context(self.mp_context) if self.mp_context else None
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+
+    @staticmethod
+    def _result(
+        item: _Outcome | _InFlight,
+    ) -> tuple[_Outcome, ProcessPoolExecutor | None]:
+        """The outcome of one file, and the pool if it turned out broken."""
+        if isinstance(item, _Outcome):
+            return item, None
+        future, loader, pool = item
+        try:
+            return future.result(), None
+        except BrokenProcessPool as exc:
+            error = LoaderError(
+                f"a worker process died while loading {loader.source} or a file beside it "
+                "(crash or out of memory); load it with workers=1 to find out"
+            )
+            error.__cause__ = exc
+            failure = FileFailure.of(loader.source, error, loader.id)
+            return _Outcome(loader.source, [], failure, error), pool
+
+    def _settle(self, outcome: _Outcome) -> Iterator[Document]:
+        if outcome.failure is not None:
+            self.report.failures.append(outcome.failure)
+            if self.on_error == "raise":
+                raise outcome.error or LoaderError(outcome.failure.message)
+            return
+        self.report.files_loaded += 1
+        self.report.documents += len(outcome.documents)
+        yield from outcome.documents
+
+    def _failure(self, path: str, error: LoaderError) -> _Outcome:
+        failure = FileFailure.of(path, error, document_id(path, self.root))
+        return _Outcome(path, [], failure, error)
+
+    def _walk(
+        self, directory: Path, root_real: str, seen: set[str]
+    ) -> Iterator[_Outcome | FileLoader | TextLoader]:
+        """Loaders (or failures) for the files under `directory`, in sorted order."""
+        try:
+            with os.scandir(directory) as scan:
+                entries = sorted(scan, key=lambda e: e.name)
+        except OSError as exc:
+            error = LoaderError(f"cannot list {directory}: {exc.strerror or exc}")
+            error.__cause__ = exc
+            yield self._failure(str(directory), error)
+            return
+        subdirs = []
+        for entry in entries:
+            if entry.name.startswith(".") and not self.include_hidden:
+                continue
+            rel = Path(entry.path).relative_to(self.root).as_posix()
+            try:
+                is_dir = entry.is_dir()
+                is_file = not is_dir and entry.is_file()
+                is_link = entry.is_symlink()
+            except OSError:
+                continue
+            if is_dir:
+                wanted = self.recursive and not self.exclude.matches(rel)
+                if wanted and (self.follow_symlinks or not is_link):
+                    subdirs.append(entry)
+                continue
+            if self.exclude.matches(rel) or (self.include and not self.include.matches(rel)):
+                continue
+            real = os.path.realpath(entry.path)
+            if (is_file or is_link) and not _inside(real, root_real):
+                what = "a symlink" if is_link else "a path"
+                yield self._failure(
+                    entry.path,
+                    OutsideRootError(
+                        f"{entry.path} is {what} to {real}, outside {self.root}; not read"
+                    ),
+                )
+            elif is_file:
+                yield self._loader(Path(entry.path), real, rel)
+            elif is_link:
+                error = LoaderError(f"{entry.path} is a broken symlink or not a file; fix it")
+                yield self._failure(entry.path, error)
+        for entry in subdirs:
+            real = os.path.realpath(entry.path)
+            if not _inside(real, root_real):
+                yield self._failure(
+                    entry.path,
+                    OutsideRootError(
+                        f"{entry.path} links to {real}, outside {self.root}; not entered"
+                    ),
+                )
+            elif real not in seen:
+                yield from self._walk(Path(entry.path), root_real, seen | {real})
+
+    def _loader(self, path: Path, real: str, rel: str) -> FileLoader | TextLoader:
+        common: dict[str, Any] = {
+            "id": rel,
+            "metadata": self.metadata,
+            "max_file_size": self.max_file_size,
+            "source": str(path),
+        }
+        if self.text_fast_path and path.suffix.lower() in TEXT_SUFFIXES:
+            return TextLoader(real, **common)
+        t = self._template
+        return FileLoader(
+            real,
+            mode=t.mode,
+            strategy=t.strategy,
+            partition_kwargs=t.partition_kwargs,
+            **common,
+        )
