@@ -254,6 +254,20 @@ class LangChainVectorStore(VectorStore):
         hits = self._hits(None, embedding, k, filter, where_document)
         return [(hit_to_document(h), h.score) for h in hits]
 
+    def _mmr(self, query: str | None, embedding: list[float] | None, *args: Any) -> list[Document]:
+        k, fetch_k, lambda_mult, where, where_document = args
+        hits = self.store.mmr(query, embedding, k, fetch_k, lambda_mult, where, where_document)
+        return [hit_to_document(h) for h in hits]
+
+    async def _ammr(
+        self, query: str | None, embedding: list[float] | None, *args: Any
+    ) -> list[Document]:
+        k, fetch_k, lambda_mult, where, where_document = args
+        hits = await self.store.ammr(
+            query, embedding, k, fetch_k, lambda_mult, where, where_document
+        )
+        return [hit_to_document(h) for h in hits]
+
     def max_marginal_relevance_search(
         self,
         query: str,
@@ -264,16 +278,7 @@ class LangChainVectorStore(VectorStore):
         where_document: Any = None,
         **kwargs: Any,
     ) -> list[Document]:
-        hits = self.store.mmr(
-            query,
-            None,
-            k=k,
-            fetch_k=fetch_k,
-            lambda_mult=lambda_mult,
-            where=filter,
-            where_document=where_document,
-        )
-        return [hit_to_document(h) for h in hits]
+        return self._mmr(query, None, k, fetch_k, lambda_mult, filter, where_document)
 
     async def amax_marginal_relevance_search(
         self,
@@ -285,16 +290,7 @@ class LangChainVectorStore(VectorStore):
         where_document: Any = None,
         **kwargs: Any,
     ) -> list[Document]:
-        hits = await self.store.ammr(
-            query,
-            None,
-            k=k,
-            fetch_k=fetch_k,
-            lambda_mult=lambda_mult,
-            where=filter,
-            where_document=where_document,
-        )
-        return [hit_to_document(h) for h in hits]
+        return await self._ammr(query, None, k, fetch_k, lambda_mult, filter, where_document)
 
     def max_marginal_relevance_search_by_vector(
         self,
@@ -306,16 +302,7 @@ class LangChainVectorStore(VectorStore):
         where_document: Any = None,
         **kwargs: Any,
     ) -> list[Document]:
-        hits = self.store.mmr(
-            None,
-            embedding,
-            k=k,
-            fetch_k=fetch_k,
-            lambda_mult=lambda_mult,
-            where=filter,
-            where_document=where_document,
-        )
-        return [hit_to_document(h) for h in hits]
+        return self._mmr(None, embedding, k, fetch_k, lambda_mult, filter, where_document)
 
     async def amax_marginal_relevance_search_by_vector(
         self,
@@ -327,16 +314,7 @@ class LangChainVectorStore(VectorStore):
         where_document: Any = None,
         **kwargs: Any,
     ) -> list[Document]:
-        hits = await self.store.ammr(
-            None,
-            embedding,
-            k=k,
-            fetch_k=fetch_k,
-            lambda_mult=lambda_mult,
-            where=filter,
-            where_document=where_document,
-        )
-        return [hit_to_document(h) for h in hits]
+        return await self._ammr(None, embedding, k, fetch_k, lambda_mult, filter, where_document)
 
     # -- constructors ---------------------------------------------------------------------
 
