@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 __all__ = ["Document", "Chunk", "Hit", "Metadata", "content_hash", "chunk_id"]
@@ -41,7 +42,7 @@ def chunk_id(doc_id: str, index: int, text: str) -> str:
     return f"{doc_id}#{index}-{digest.hexdigest()[:12]}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Document:
     """One loaded unit: a file, or a group of a file's elements.
 
@@ -54,8 +55,9 @@ class Document:
     metadata: Metadata = field(default_factory=dict)
     source: str | None = None
 
-    @property
+    @cached_property
     def content_hash(self) -> str:
+        """sha256 of the text, computed once: every chunk of the document carries it."""
         return content_hash(self.text)
 
 
