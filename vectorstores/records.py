@@ -84,7 +84,7 @@ def _int(value: Any) -> int | None:
 def record_to_chunk(record_id: str, text: str | None, metadata: Mapping[str, Any] | None) -> Chunk:
     """Rebuild a Chunk from a record written by us, stock LangChain or stock LlamaIndex."""
     meta = dict(metadata or {})
-    node = _json(meta.get("_node_content"))
+    node = _json(meta["_node_content"]) if "_node_content" in meta else {}
     doc_id = (
         _ref(meta.get("doc_id"))
         or _ref(meta.get("ref_doc_id"))

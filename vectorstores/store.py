@@ -680,7 +680,7 @@ class ChromaStore:
         result = yield (
             "query",
             {
-                "query_embeddings": [list(vector)],
+                "query_embeddings": [vector],
                 "n_results": k,
                 "where": flt.where,
                 "where_document": flt.where_document,
@@ -700,15 +700,15 @@ class ChromaStore:
             raise ConfigError(f"ChromaStore {self.name!r} has no embedder; pass embedding=")
         return None
 
-    def _check_query_vector(
-        self, vector: Sequence[float], from_embedder: bool = False
-    ) -> list[float]:
+    def _check_query_vector(self, vector: Any, from_embedder: bool = False) -> np.ndarray:
         values = np.asarray(vector, dtype=np.float32)
         if values.ndim != 1:
             raise EmbeddingError(f"a query vector must be flat, got shape {values.shape}")
         if self._dimension is not None and values.shape[0] != self._dimension:
             raise self._mismatch(values.shape[0], "the query vector has", from_embedder)
-        return [float(x) for x in values]
+        if not np.isfinite(values).all():
+            raise EmbeddingError("the query vector has NaN or inf")
+        return values
 
     def query(
         self,
