@@ -7,13 +7,13 @@ recognised by duck typing so this module never imports a framework.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from chromabridge.errors import ConfigError, EmbeddingError
+from chromabridge.errors import ConfigError
 
 from .base import Embedder, Vector
+from .native import NativeEmbedder
 
 __all__ = ["as_embedder", "describe"]
 
@@ -29,48 +29,12 @@ def describe(obj: object) -> str:
     return ident
 
 
-def _to_vectors(raw: Any, expected: int, who: str) -> list[Vector]:
-    try:
-        vectors = [[float(x) for x in row] for row in raw]
-    except (TypeError, ValueError) as exc:
-        raise EmbeddingError(f"{who} returned something that is not a list of vectors") from exc
-    if len(vectors) != expected:
-        raise EmbeddingError(f"{who} returned {len(vectors)} vectors for {expected} texts")
-    return vectors
-
-
-class _Wrapped:
-    """Common state of the wrappers: a name and a dimension learned from the first call."""
+class _Wrapped(NativeEmbedder):
+    """A third-party embedder: its name, and a dimension learned from the first call."""
 
     def __init__(self, name: str) -> None:
         self._name = name
-        self._dimension: int | None = None
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def dimension(self) -> int | None:
-        return self._dimension
-
-    @property
-    def max_input_tokens(self) -> int | None:
-        return None
-
-    def _learn(self, vectors: list[Vector]) -> list[Vector]:
-        for vector in vectors:
-            if self._dimension is None:
-                self._dimension = len(vector)
-            elif len(vector) != self._dimension:
-                raise EmbeddingError(
-                    f"{self._name} returned a {len(vector)}-dimensional vector after "
-                    f"{self._dimension}-dimensional ones"
-                )
-        return vectors
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(name={self._name!r})"
+        self._dimension = None
 
 
 class ChromaEFEmbedder(_Wrapped):
@@ -90,18 +54,12 @@ class ChromaEFEmbedder(_Wrapped):
     def embed_documents(self, texts: Sequence[str]) -> list[Vector]:
         if not texts:
             return []
-        return self._learn(_to_vectors(self._ef(list(texts)), len(texts), self.name))
+        return self._checked(self._ef(list(texts)), len(texts))
 
     def embed_query(self, text: str) -> Vector:
         embed_query = getattr(self._ef, "embed_query", None)
         raw = embed_query([text]) if callable(embed_query) else self._ef([text])
-        return self._learn(_to_vectors(raw, 1, self.name))[0]
-
-    async def aembed_documents(self, texts: Sequence[str]) -> list[Vector]:
-        return await asyncio.to_thread(self.embed_documents, texts)
-
-    async def aembed_query(self, text: str) -> Vector:
-        return await asyncio.to_thread(self.embed_query, text)
+        return self._checked(raw, 1)[0]
 
 
 class LangChainEmbedder(_Wrapped):
@@ -115,20 +73,20 @@ class LangChainEmbedder(_Wrapped):
         if not texts:
             return []
         raw = self._inner.embed_documents(list(texts))
-        return self._learn(_to_vectors(raw, len(texts), self.name))
+        return self._checked(raw, len(texts))
 
     def embed_query(self, text: str) -> Vector:
-        return self._learn(_to_vectors([self._inner.embed_query(text)], 1, self.name))[0]
+        return self._checked([self._inner.embed_query(text)], 1)[0]
 
     async def aembed_documents(self, texts: Sequence[str]) -> list[Vector]:
         if not texts:
             return []
         raw = await self._inner.aembed_documents(list(texts))
-        return self._learn(_to_vectors(raw, len(texts), self.name))
+        return self._checked(raw, len(texts))
 
     async def aembed_query(self, text: str) -> Vector:
         raw = await self._inner.aembed_query(text)
-        return self._learn(_to_vectors([raw], 1, self.name))[0]
+        return self._checked([raw], 1)[0]
 
 
 class LlamaIndexEmbedder(_Wrapped):
@@ -142,20 +100,20 @@ class LlamaIndexEmbedder(_Wrapped):
         if not texts:
             return []
         raw = self._inner.get_text_embedding_batch(list(texts))
-        return self._learn(_to_vectors(raw, len(texts), self.name))
+        return self._checked(raw, len(texts))
 
     def embed_query(self, text: str) -> Vector:
-        return self._learn(_to_vectors([self._inner.get_query_embedding(text)], 1, self.name))[0]
+        return self._checked([self._inner.get_query_embedding(text)], 1)[0]
 
     async def aembed_documents(self, texts: Sequence[str]) -> list[Vector]:
         if not texts:
             return []
         raw = await self._inner.aget_text_embedding_batch(list(texts))
-        return self._learn(_to_vectors(raw, len(texts), self.name))
+        return self._checked(raw, len(texts))
 
     async def aembed_query(self, text: str) -> Vector:
         raw = await self._inner.aget_query_embedding(text)
-        return self._learn(_to_vectors([raw], 1, self.name))[0]
+        return self._checked([raw], 1)[0]
 
 
 def as_embedder(obj: object) -> Embedder:
