@@ -12,8 +12,29 @@ if (_checkout / "vectorstores" / "__init__.py").is_file() and not (
 ).is_dir():
     __path__.append(str(_checkout))
 
+from typing import TYPE_CHECKING, Any  # noqa: E402
+
 from chromabridge import errors  # noqa: E402
 from chromabridge.types import Chunk, Document, Hit  # noqa: E402
 
-__all__ = ["Chunk", "Document", "Hit", "errors"]
+if TYPE_CHECKING:
+    from chromabridge.pipeline import Pipeline
+    from chromabridge.report import IngestReport
+
+__all__ = ["Chunk", "Document", "Hit", "IngestReport", "Pipeline", "errors"]
 __version__ = "0.1.0"
+
+# Pipeline pulls in chromadb; load it (and the report, for symmetry) on first access so
+# `import chromabridge` stays cheap for users of the types alone.
+_LAZY = {"Pipeline": "chromabridge.pipeline", "IngestReport": "chromabridge.report"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
