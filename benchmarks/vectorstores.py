@@ -1,14 +1,17 @@
 """Store overhead: raw chromadb vs stock LangChain/LlamaIndex stores vs ours, one run.
 
 20,000 chunks with precomputed 384-dim vectors in an embedded (in-memory) Chroma. For
-each contender: time to add everything (best of two rounds, run in opposite orders), and
-query p50 (queries interleaved across contenders) for a plain and a filtered
+each contender: time to fill a fresh collection (best of two rounds, run in opposite
+orders), and query p50 for a plain and a filtered top-10 query by vector, every contender
+reading one shared collection with the queries interleaved, so that only the adapter
+overhead differs for a plain and a filtered
 top-10 query by vector. Ratios are against raw chromadb measured in the same run.
 
     .venv/bin/python benchmarks/vectorstores.py [--n 20000] [--queries 200]
 
 The stock stores fail when one call adds more than the client's max batch size (5,461),
-so they are fed in slices of that size (and the single-call failure is reported).
+so they are fed in slices of that size (and the single-call failure is reported); ours
+take all 20,000 in one call.
 """
 
 from __future__ import annotations
@@ -85,70 +88,6 @@ def main() -> None:
 
     client = chromadb.EphemeralClient()
     batch = client.get_max_batch_size()
-    contenders: list[
-        tuple[str, Callable[[], Any], Callable[[np.ndarray], Any], Callable[[np.ndarray], Any], str]
-    ] = []
-
-    def record(
-        name: str,
-        add: Callable[[], Any],
-        q: Callable[[np.ndarray], Any],
-        qf: Callable[[np.ndarray], Any],
-        note: str = "",
-    ) -> None:
-        contenders.append((name, add, q, qf, note))
-
-    # raw chromadb
-    raw = client.create_collection(
-        _name("raw"), configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
-    )
-
-    def raw_add() -> None:
-        for lo in range(0, n, batch):
-            raw.add(
-                ids=ids[lo : lo + batch],
-                embeddings=vectors[lo : lo + batch],
-                documents=texts[lo : lo + batch],
-                metadatas=metas[lo : lo + batch],
-            )
-
-    record(
-        "raw chromadb",
-        raw_add,
-        lambda v: raw.query(query_embeddings=[v], n_results=10),
-        lambda v: raw.query(query_embeddings=[v], n_results=10, where=where),
-    )
-
-    # stock langchain_chroma
-    lc_stock = Chroma(
-        collection_name=_name("lcstock"),
-        client=client,
-        embedding_function=LookupEmbeddings(),
-        collection_metadata={"hnsw:space": "cosine"},
-    )
-    try:
-        Chroma(
-            collection_name=_name("lcstock1"), client=client, embedding_function=LookupEmbeddings()
-        ).add_texts(texts, metas, ids=ids)
-        lc_note = ""
-    except Exception as exc:  # the known single-call limit
-        lc_note = f"one call of {n}: {type(exc).__name__}"
-
-    def lc_stock_add() -> None:
-        for lo in range(0, n, batch):
-            lc_stock.add_texts(
-                texts[lo : lo + batch], metas[lo : lo + batch], ids=ids[lo : lo + batch]
-            )
-
-    record(
-        "stock langchain_chroma",
-        lc_stock_add,
-        lambda v: lc_stock.similarity_search_by_vector(v.tolist(), k=10),
-        lambda v: lc_stock.similarity_search_by_vector(v.tolist(), k=10, filter=where),
-        lc_note,
-    )
-
-    # stock LlamaIndex ChromaVectorStore
     li_nodes = [
         TextNode(
             id_=ids[i],
@@ -159,93 +98,136 @@ def main() -> None:
         )
         for i in range(n)
     ]
-    li_stock = ChromaVectorStore(
-        chroma_collection=client.create_collection(
-            _name("listock"), metadata={"hnsw:space": "cosine"}
-        )
-    )
-    try:
-        ChromaVectorStore(chroma_collection=client.create_collection(_name("listock1"))).add(
-            li_nodes
-        )
-        li_note = ""
-    except Exception as exc:
-        li_note = f"one call of {n}: {type(exc).__name__}"
-    li_filter = MetadataFilters(filters=[MetadataFilter(key="group", value=3)])
-
-    def li_stock_add() -> None:
-        for lo in range(0, n, batch):
-            li_stock.add(li_nodes[lo : lo + batch])
-
-    record(
-        "stock llama-index ChromaVectorStore",
-        li_stock_add,
-        lambda v: li_stock.query(VectorStoreQuery(query_embedding=v.tolist(), similarity_top_k=10)),
-        lambda v: li_stock.query(
-            VectorStoreQuery(query_embedding=v.tolist(), similarity_top_k=10, filters=li_filter)
-        ),
-        li_note,
-    )
-
-    # ours: native, LangChain face, LlamaIndex face (each one call for everything)
-    native = ChromaStore(_name("native"), client=client)
     chunks = [
         Chunk(id=ids[i], doc_id=metas[i]["source"], text=texts[i], metadata=metas[i])
         for i in range(n)
     ]
-    record(
-        "chromabridge ChromaStore",
-        lambda: native.add(chunks, vectors),
-        lambda v: native.query(embedding=v, k=10),
-        lambda v: native.query(embedding=v, k=10, where=where),
-    )
+    li_filter = MetadataFilters(filters=[MetadataFilter(key="group", value=3)])
+    cosine = {"hnsw:space": "cosine"}
 
-    lc_ours = ChromaStore(
-        _name("lcours"), client=client, embedder=LookupEmbeddings()
-    ).as_langchain()
-    record(
-        "chromabridge LangChainVectorStore",
-        lambda: lc_ours.add_texts(texts, metas, ids=ids),
-        lambda v: lc_ours.similarity_search_by_vector(v.tolist(), k=10),
-        lambda v: lc_ours.similarity_search_by_vector(v.tolist(), k=10, filter=where),
-    )
+    def sliced(add: Callable[[int, int], Any]) -> None:
+        for lo in range(0, n, batch):
+            add(lo, lo + batch)
 
-    li_ours = ChromaStore(_name("liours"), client=client).as_llamaindex()
-    record(
-        "chromabridge LlamaIndexVectorStore",
-        lambda: li_ours.add(li_nodes),
-        lambda v: li_ours.query(VectorStoreQuery(query_embedding=v.tolist(), similarity_top_k=10)),
-        lambda v: li_ours.query(
-            VectorStoreQuery(query_embedding=v.tolist(), similarity_top_k=10, filters=li_filter)
+    # -- adds: each contender fills a fresh collection ------------------------------------
+    def raw_add(name: str) -> None:
+        col = client.create_collection(
+            name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+        )
+        sliced(
+            lambda lo, hi: col.add(
+                ids=ids[lo:hi],
+                embeddings=vectors[lo:hi],
+                documents=texts[lo:hi],
+                metadatas=metas[lo:hi],
+            )
+        )
+
+    def lc_stock_add(name: str) -> None:
+        store = Chroma(name, LookupEmbeddings(), client=client, collection_metadata=cosine)
+        sliced(lambda lo, hi: store.add_texts(texts[lo:hi], metas[lo:hi], ids=ids[lo:hi]))
+
+    def li_stock_add(name: str) -> None:
+        store = ChromaVectorStore(chroma_collection=client.create_collection(name, metadata=cosine))
+        sliced(lambda lo, hi: store.add(li_nodes[lo:hi]))
+
+    adds: dict[str, Callable[[str], Any]] = {
+        "raw chromadb": raw_add,
+        "stock langchain_chroma": lc_stock_add,
+        "stock llama-index ChromaVectorStore": li_stock_add,
+        "chromabridge ChromaStore": lambda name: ChromaStore(name, client=client).add(
+            chunks, vectors
         ),
-    )
+        "chromabridge LangChainVectorStore": lambda name: (
+            ChromaStore(name, client=client, embedder=LookupEmbeddings())
+            .as_langchain()
+            .add_texts(texts, metas, ids=ids)
+        ),
+        "chromabridge LlamaIndexVectorStore": lambda name: (
+            ChromaStore(name, client=client).as_llamaindex().add(li_nodes)
+        ),
+    }
+    notes = {name: "" for name in adds}
+    for name, store in (
+        ("stock langchain_chroma", Chroma(_name("one"), LookupEmbeddings(), client=client)),
+        (
+            "stock llama-index ChromaVectorStore",
+            ChromaVectorStore(chroma_collection=client.create_collection(_name("one"))),
+        ),
+    ):
+        try:  # the known single-call limit of the stock stores
+            store.add_texts(texts, metas, ids=ids) if isinstance(store, Chroma) else store.add(
+                li_nodes
+            )
+        except Exception as exc:
+            notes[name] = f"fails on one call of {n}: {type(exc).__name__}; fed in slices"
 
-    # Adds run twice, forward then reverse order, best of two (upserts: same end state);
-    # queries go round-robin so drift on a shared machine hits every contender alike.
-    add_s = {name: float("inf") for name, *_ in contenders}
-    for order in (contenders, contenders[::-1]):
-        for name, add, *_ in order:
+    add_s = {name: float("inf") for name in adds}
+    for order in (list(adds), list(adds)[::-1]):  # best of two, opposite orders
+        for name in order:
             gc.collect()
             start = time.perf_counter()
-            add()
+            adds[name](_name("add"))
             add_s[name] = min(add_s[name], time.perf_counter() - start)
-    plain: dict[str, list[float]] = {name: [] for name, *_ in contenders}
-    filtered: dict[str, list[float]] = {name: [] for name, *_ in contenders}
+
+    # -- queries: every contender reads one shared collection, round-robin ---------------
+    shared = ChromaStore(_name("shared"), client=client)
+    shared.add(chunks, vectors)
+    raw = client.get_collection(shared.name)
+    lc_stock = Chroma(shared.name, LookupEmbeddings(), client=client)
+    li_stock = ChromaVectorStore(chroma_collection=raw)
+    lc_ours = shared.as_langchain()
+    li_ours = shared.as_llamaindex()
+
+    def li_query(store: Any, v: np.ndarray, filters: Any = None) -> Any:
+        return store.query(
+            VectorStoreQuery(query_embedding=v.tolist(), similarity_top_k=10, filters=filters)
+        )
+
+    queries_by: dict[str, tuple[Callable[[np.ndarray], Any], Callable[[np.ndarray], Any]]] = {
+        "raw chromadb": (
+            lambda v: raw.query(query_embeddings=[v], n_results=10),
+            lambda v: raw.query(query_embeddings=[v], n_results=10, where=where),
+        ),
+        "stock langchain_chroma": (
+            lambda v: lc_stock.similarity_search_by_vector(v.tolist(), k=10),
+            lambda v: lc_stock.similarity_search_by_vector(v.tolist(), k=10, filter=where),
+        ),
+        "stock llama-index ChromaVectorStore": (
+            lambda v: li_query(li_stock, v),
+            lambda v: li_query(li_stock, v, li_filter),
+        ),
+        "chromabridge ChromaStore": (
+            lambda v: shared.query(embedding=v, k=10),
+            lambda v: shared.query(embedding=v, k=10, where=where),
+        ),
+        "chromabridge LangChainVectorStore": (
+            lambda v: lc_ours.similarity_search_by_vector(v.tolist(), k=10),
+            lambda v: lc_ours.similarity_search_by_vector(v.tolist(), k=10, filter=where),
+        ),
+        "chromabridge LlamaIndexVectorStore": (
+            lambda v: li_query(li_ours, v),
+            lambda v: li_query(li_ours, v, li_filter),
+        ),
+    }
+    plain: dict[str, list[float]] = {name: [] for name in queries_by}
+    filtered: dict[str, list[float]] = {name: [] for name in queries_by}
     for v in queries:
-        for name, _, q, qf, _ in contenders:
+        for name, (q, qf) in queries_by.items():
             for run, out in ((q, plain), (qf, filtered)):
                 start = time.perf_counter()
                 run(v)
                 out[name].append(time.perf_counter() - start)
+
     rows = [
         (
             name,
             add_s[name],
             statistics.median(plain[name]) * 1000,
             statistics.median(filtered[name]) * 1000,
-            note,
+            notes[name],
         )
-        for name, _, _, _, note in contenders
+        for name in adds
     ]
     base = rows[0]
     print(
@@ -254,9 +236,9 @@ def main() -> None:
     )
     print("| store | add s | add x raw | query p50 ms | x raw | filtered p50 ms | x raw | note |")
     print("|---|---|---|---|---|---|---|---|")
-    for name, add_s, q, qf, note in rows:
+    for name, add_time, q, qf, note in rows:
         print(
-            f"| {name} | {add_s:.2f} | {add_s / base[1]:.2f} | {q:.2f} | {q / base[2]:.2f} "
+            f"| {name} | {add_time:.2f} | {add_time / base[1]:.2f} | {q:.2f} | {q / base[2]:.2f} "
             f"| {qf:.2f} | {qf / base[3]:.2f} | {note} |"
         )
 
