@@ -378,7 +378,7 @@ def collections(
 def _documents(store: Any) -> dict[str, tuple[str | None, int]]:
     """Every stored document: doc id -> (source, number of chunks)."""
     docs: dict[str, tuple[str | None, int]] = {}
-    for chunk in store.iter_chunks(page_size=1000):
+    for chunk in store.iter_chunks(page_size=1000, text=False):
         source, count = docs.get(chunk.doc_id, (chunk.metadata.get("source"), 0))
         docs[chunk.doc_id] = (source, count + 1)
     return docs

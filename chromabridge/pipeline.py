@@ -309,7 +309,7 @@ class Pipeline:
         if name == "delete_docs":
             return store.delete(doc_id=arg)
         if name == "page":
-            return store.get(limit=_PAGE, offset=arg)
+            return store.get(limit=_PAGE, offset=arg, text=False)
         raise AssertionError(name)  # pragma: no cover
 
     async def _ado(self, op: Op) -> Any:
@@ -330,7 +330,7 @@ class Pipeline:
         if name == "delete_docs":
             return await store.adelete(doc_id=arg)
         if name == "page":
-            return await store.aget(limit=_PAGE, offset=arg)
+            return await store.aget(limit=_PAGE, offset=arg, text=False)
         raise AssertionError(name)  # pragma: no cover
 
     # -- the run, as operations -----------------------------------------------------------

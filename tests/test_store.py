@@ -512,3 +512,11 @@ async def test_change_listeners_see_every_write(
         ("delete", None),
         ("clear", None),
     ]
+
+
+async def test_metadata_only_get(make_store: Callable[..., ChromaStore], flavour: str) -> None:
+    store = make_store()
+    store.add(docs())
+    got = await call(flavour, store, "get", where={"topic": "cats"}, text=False)
+    assert [(c.id, c.doc_id, c.text, c.metadata["n"]) for c in got] == [("cats-0", "cats", "", 0)]
+    assert {c.text for c in store.iter_chunks(page_size=2, text=False)} == {""}

@@ -811,6 +811,7 @@ class ChromaStore:
         where_document: Any,
         limit: int | None,
         offset: int | None,
+        text: bool = True,
     ) -> Plan[list[Chunk]]:
         if limit is not None:
             _check_k(limit, "limit")
@@ -826,12 +827,13 @@ class ChromaStore:
                 "where_document": flt.where_document,
                 "limit": limit,
                 "offset": offset,
-                "include": _RECORD,
+                "include": _RECORD if text else ["metadatas"],
             },
         )
+        docs = result["documents"] if text else [""] * len(result["ids"])
         chunks = [
             record_to_chunk(i, d, m)
-            for i, d, m in zip(result["ids"], result["documents"], result["metadatas"], strict=True)
+            for i, d, m in zip(result["ids"], docs, result["metadatas"], strict=True)
         ]
         if id_list is not None:  # Chroma returns ids in storage order; callers expect theirs
             order = {record_id: n for n, record_id in enumerate(id_list)}
@@ -846,9 +848,14 @@ class ChromaStore:
         where_document: Any = None,
         limit: int | None = None,
         offset: int | None = None,
+        text: bool = True,
     ) -> list[Chunk]:
-        """Chunks by id (in the order asked; missing ids are skipped) or by filter."""
-        return self._run(self._get_plan(ids, where, where_document, limit, offset))
+        """Chunks by id (in the order asked; missing ids are skipped) or by filter.
+
+        `text=False` fetches metadata only (chunk text left empty): bookkeeping scans
+        over large collections need not move every document's text.
+        """
+        return self._run(self._get_plan(ids, where, where_document, limit, offset, text))
 
     async def aget(
         self,
@@ -858,6 +865,7 @@ class ChromaStore:
         where_document: Any = None,
         limit: int | None = None,
         offset: int | None = None,
+        text: bool = True,
     ) -> list[Chunk]:
         """Async `get`."""
         if not self.is_async_native:
@@ -868,8 +876,9 @@ class ChromaStore:
                 where_document=where_document,
                 limit=limit,
                 offset=offset,
+                text=text,
             )
-        return await self._arun(self._get_plan(ids, where, where_document, limit, offset))
+        return await self._arun(self._get_plan(ids, where, where_document, limit, offset, text))
 
     def _count_plan(self) -> Plan[int]:
         return int((yield ("count", {})))
@@ -884,12 +893,14 @@ class ChromaStore:
             return await asyncio.to_thread(self.count)
         return await self._arun(self._count_plan())
 
-    def iter_chunks(self, page_size: int = 1000, *, where: Any = None) -> Iterator[Chunk]:
+    def iter_chunks(
+        self, page_size: int = 1000, *, where: Any = None, text: bool = True
+    ) -> Iterator[Chunk]:
         """Every chunk (or those matching `where`), fetched `page_size` at a time."""
         _check_k(page_size, "page_size")
         offset = 0
         while True:
-            page = self.get(where=where, limit=page_size, offset=offset)
+            page = self.get(where=where, limit=page_size, offset=offset, text=text)
             yield from page
             if len(page) < page_size:
                 return
@@ -902,13 +913,13 @@ class ChromaStore:
         return self.count()
 
     async def aiter_chunks(
-        self, page_size: int = 1000, *, where: Any = None
+        self, page_size: int = 1000, *, where: Any = None, text: bool = True
     ) -> AsyncIterator[Chunk]:
         """Async `iter_chunks` (an async generator)."""
         _check_k(page_size, "page_size")
         offset = 0
         while True:
-            page = await self.aget(where=where, limit=page_size, offset=offset)
+            page = await self.aget(where=where, limit=page_size, offset=offset, text=text)
             for chunk in page:
                 yield chunk
             if len(page) < page_size:
