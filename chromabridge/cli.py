@@ -8,7 +8,6 @@ Every store option works the same in every command: `--path DIR` (default `./.ch
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import sys
@@ -275,15 +274,13 @@ def _search(store: Any, text: str, k: int, where: Any, search: Search) -> list[H
         return list(store.query(text, k=k, where=where))
     if search is Search.mmr:
         return list(store.mmr(text, k=k, fetch_k=max(20, 4 * k), where=where))
-    # Looked up at run time: the retrievers package may not offer it in every install.
-    hybrid = getattr(importlib.import_module("chromabridge.retrievers"), "HybridRetriever", None)
-    if hybrid is None:
-        _fail(
-            "--mode hybrid needs chromabridge.retrievers.HybridRetriever (BM25 + vectors), "
-            "which this installation does not have; use --mode similarity or mmr"
-        )
-    retriever = hybrid(store)
-    return list(retriever.retrieve(text, k=k, where=where))
+    from chromabridge.retrievers import HybridRetriever
+
+    retriever = HybridRetriever(store)
+    try:
+        return list(retriever.retrieve(text, k=k, where=where))
+    finally:
+        retriever.close()
 
 
 def _hit_json(rank: int, hit: Hit) -> dict[str, Any]:

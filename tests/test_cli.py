@@ -120,16 +120,12 @@ def test_query_json_filter_and_modes(corpus: Path, tmp_path: Path) -> None:
     assert table.exit_code == 0 and "beta.txt" in table.stdout
 
 
-def test_hybrid_mode_works_or_says_what_is_missing(corpus: Path, tmp_path: Path) -> None:
+def test_hybrid_mode(corpus: Path, tmp_path: Path) -> None:
     ingest(corpus, tmp_path / "db")
     result = cli("query", "neutron", "--path", str(tmp_path / "db"), "-e", "hash",
                  "--mode", "hybrid", "--json")  # fmt: skip
-    import chromabridge.retrievers
-
-    if not hasattr(chromabridge.retrievers, "HybridRetriever"):
-        assert result.exit_code == 1 and "HybridRetriever" in said(result)
-    else:
-        assert result.exit_code == 0 and json.loads(result.stdout)[0]["doc_id"] == "beta.txt"
+    assert result.exit_code == 0, said(result)
+    assert json.loads(result.stdout)[0]["doc_id"] == "beta.txt"
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,171 @@
+"""`HybridRetriever`: BM25 and dense retrieval fused by reciprocal rank fusion.
+
+Works on every deployment Chroma runs locally (in-memory, a directory, a server):
+Chroma's own hybrid `Search` API exists only on Chroma Cloud. The lexical side is a
+`LexicalIndex` that follows the collection (see its module for what is noticed when).
+
+Defaults and why they are general (none was tuned on a test collection):
+
+* `rrf_k=60`: the constant of the RRF paper, used as is by Elasticsearch, OpenSearch
+  and Chroma Cloud;
+* `weights=(1, 1)`: no prior that either side is better; both are strong baselines
+  (a zero weight switches that side off: no query is made for it);
+* `candidates=100`: each side contributes its top 100. Fusion can only promote a
+  document that appears in at least one list; deep lists let agreement between the
+  two sides surface documents that neither ranks near the top (cost: one larger
+  vector query and a top-100 selection over BM25 scores);
+* BM25 `k1=1.5, b=0.75`, English stopwords and Snowball stemming: the Lucene / bm25s
+  defaults for English text.
+
+`Hit.score` is the fused RRF score; `Hit.distance` is the vector distance when the
+dense side found the chunk, else None.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from chromabridge.errors import ConfigError, StoreError
+from chromabridge.types import Chunk, Hit
+from chromabridge.vectorstores import ChromaFilter, ChromaStore
+
+from .base import RetrieverBase, check_k
+from .fusion import DEFAULT_RRF_K, reciprocal_rank_fusion
+from .lexical import LexicalIndex
+
+__all__ = ["HybridRetriever"]
+
+
+class HybridRetriever(RetrieverBase):
+    """Dense + BM25, fused by RRF; metadata filters apply to both sides.
+
+    `weights` = (dense, lexical). Pass `lexical=` to share one `LexicalIndex` between
+    retrievers on the same store, or `index_path` to choose where it persists
+    ("auto": next to a persistent store).
+    """
+
+    def __init__(
+        self,
+        store: ChromaStore,
+        k: int = 4,
+        weights: Sequence[float] = (1.0, 1.0),
+        rrf_k: float = DEFAULT_RRF_K,
+        candidates: int = 100,
+        filter: Any = None,
+        where_document: Any = None,
+        *,
+        lexical: LexicalIndex | None = None,
+        index_path: Any = "auto",
+        check_interval: float | None = 5.0,
+    ) -> None:
+        if len(weights) != 2 or any(w < 0 for w in weights) or not any(weights):
+            raise ConfigError(f"weights must be two non-negative numbers, got {weights!r}")
+        if rrf_k < 0:
+            raise ConfigError(f"rrf_k must not be negative, got {rrf_k!r}")
+        if lexical is not None and lexical.store is not store:
+            raise ConfigError("lexical= must follow the same ChromaStore object")
+        self._init_base(k, filter, where_document)
+        self.store = store
+        self.weights = (float(weights[0]), float(weights[1]))
+        self.rrf_k = rrf_k
+        self.candidates = check_k(candidates, "candidates")
+        self.lexical = lexical or LexicalIndex(
+            store, path=index_path, check_interval=check_interval
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"HybridRetriever(store={self.store.name!r}, k={self.k}, weights={self.weights}, "
+            f"rrf_k={self.rrf_k}, candidates={self.candidates})"
+        )
+
+    def refresh(self, full: bool = False) -> None:
+        """Catch up with writes made by other processes (see `LexicalIndex.refresh`)."""
+        self.lexical.refresh(full)
+
+    def _depth(self, k: int) -> int:
+        return max(k, self.candidates)
+
+    def _fuse(
+        self, dense: list[tuple[str, float]], lexical: list[tuple[str, float]]
+    ) -> list[tuple[str, float]]:
+        rankings = [[doc_id for doc_id, _ in dense], [doc_id for doc_id, _ in lexical]]
+        return reciprocal_rank_fusion(rankings, self.weights, self.rrf_k)
+
+    def _dense_ids(self, query: str, depth: int, flt: ChromaFilter) -> list[tuple[str, float]]:
+        """(id, distance) of the nearest chunks; records are read later, for the top k only."""
+        if not self.weights[0]:
+            return []
+        embedder = self.store.embedder
+        if embedder is None:
+            raise ConfigError(f"ChromaStore {self.store.name!r} has no embedder to embed queries")
+        vector = embedder.embed_query(query)
+        try:
+            found = self.store.collection.query(
+                query_embeddings=[list(vector)],
+                n_results=depth,
+                where=flt.where,
+                where_document=flt.where_document,
+                include=["distances"],
+            )
+        except Exception as exc:
+            raise StoreError(f"vector query on {self.store.name!r} failed: {exc}") from exc
+        return list(zip(found["ids"][0], map(float, found["distances"][0]), strict=True))
+
+    def retrieve(self, query: str, k: int | None = None, where: Any = None) -> list[Hit]:
+        k_, flt = self._call_args(k, where)
+        depth = self._depth(k_)
+        dense = self._dense_ids(query, depth, flt)
+        lexical = self.lexical.search(query, depth, flt) if self.weights[1] else []
+        return self._read_back(self._fuse(dense, lexical), dict(dense), {}, k_)
+
+    async def aretrieve(self, query: str, k: int | None = None, where: Any = None) -> list[Hit]:
+        k_, flt = self._call_args(k, where)
+        depth = self._depth(k_)
+        hits, lexical = await asyncio.gather(
+            self._adense(query, depth, flt), self._alexical(query, depth, flt)
+        )
+        dense = [(h.chunk.id, h.distance if h.distance is not None else 0.0) for h in hits]
+        known = {h.chunk.id: h.chunk for h in hits}
+        fused = self._fuse(dense, lexical)
+        return await asyncio.to_thread(self._read_back, fused, dict(dense), known, k_)
+
+    async def _adense(self, query: str, depth: int, flt: ChromaFilter) -> list[Hit]:
+        if not self.weights[0]:
+            return []
+        return await self.store.aquery(
+            query, k=depth, where=flt.where, where_document=flt.where_document
+        )
+
+    async def _alexical(self, query: str, depth: int, flt: ChromaFilter) -> list[tuple[str, float]]:
+        if not self.weights[1]:
+            return []
+        return await asyncio.to_thread(self.lexical.search, query, depth, flt)
+
+    def _read_back(
+        self,
+        fused: list[tuple[str, float]],
+        distances: dict[str, float],
+        known: dict[str, Chunk],
+        k: int,
+    ) -> list[Hit]:
+        """The top k as Hits, their records read from Chroma in one call: current text
+        and metadata, and chunks deleted meanwhile (by anyone) dropped, not returned."""
+        chunks = dict(known)
+        while True:
+            top = fused[:k]
+            wanted = [doc_id for doc_id, _ in top if doc_id not in chunks]
+            if not wanted:
+                return [Hit(chunks[i], score, distances.get(i)) for i, score in top]
+            found = {c.id: c for c in self.store.get(wanted)}
+            chunks.update(found)
+            gone = set(wanted) - set(found)
+            if gone:
+                self.lexical.forget(sorted(gone))
+                fused = [pair for pair in fused if pair[0] not in gone]
+
+    def close(self) -> None:
+        """Save the lexical index and stop following the store."""
+        self.lexical.close()
