@@ -48,3 +48,17 @@ bench: setup
 
 clean:
 	rm -rf build *.egg-info .mypy_cache .ruff_cache .pytest_cache
+
+.PHONY: soak audit
+
+# Long reliability runs, not part of `make test`: the 16-reader/1-writer test for 60 s
+# and the fuzzers with 20x their CI examples (docs/reliability.md).
+soak: setup
+	CHROMABRIDGE_SOAK=1 $(VENV)/bin/pytest tests/test_reliability_*.py tests/test_fuzz_*.py \
+		tests/test_security_*.py $(PYTEST_ARGS)
+
+# Known-vulnerability audit of the installed environment (pip-audit, PyPI advisory data).
+# It needs to reach pypi.org's JSON API, so it is not part of `make test`; --strict makes
+# an offline run fail instead of passing with every package skipped.
+audit: setup
+	$(VENV)/bin/pip-audit --strict --skip-editable --progress-spinner off $(AUDIT_ARGS)

@@ -520,3 +520,12 @@ async def test_metadata_only_get(make_store: Callable[..., ChromaStore], flavour
     got = await call(flavour, store, "get", where={"topic": "cats"}, text=False)
     assert [(c.id, c.doc_id, c.text, c.metadata["n"]) for c in got] == [("cats-0", "cats", "", 0)]
     assert {c.text for c in store.iter_chunks(page_size=2, text=False)} == {""}
+
+
+def test_user_keys_named_like_bookkeeping_are_kept(collection_name: str) -> None:
+    store = ChromaStore(collection_name, embedder=HashEmbedder())
+    chunk = Chunk(id="c", doc_id="doc", text="text", metadata={"end_char": 99, "doc_id": "doc"})
+    store.add([chunk])
+    stored = store.collection.get(ids=["c"])["metadatas"][0]
+    assert stored["user.end_char"] == 99 and "end_char" not in stored  # chunk has no end
+    assert stored["doc_id"] == "doc" and "user.doc_id" not in stored  # same value: no copy

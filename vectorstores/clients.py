@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import urllib.error
 import urllib.request
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ import chromadb
 from chromadb.api import AsyncClientAPI, ClientAPI
 
 from chromabridge.errors import ConfigError, StoreError
+from chromabridge.secrets import redact, scrub_exception
 
 __all__ = ["Connection", "connect"]
 
@@ -69,11 +70,44 @@ def _preflight(host: str, port: int, ssl: bool, headers: Mapping[str, str], time
         ) from None
 
 
-def _wrap(label: str, build: Callable[[], ClientAPI]) -> ClientAPI:
+def _wrap(label: str, build: Callable[[], ClientAPI], secrets: Sequence[str] = ()) -> ClientAPI:
     try:
         return build()
     except Exception as exc:  # chromadb raises ValueError / RuntimeError / OSError here
-        raise StoreError(f"cannot open Chroma ({label}): {type(exc).__name__}: {exc}") from exc
+        cause = scrub_exception(exc, secrets)
+        error = StoreError(
+            f"cannot open Chroma ({label}): {redact(f'{type(exc).__name__}: {exc}', secrets)}"
+        )
+    # Raised outside the except block so that a secret-bearing original is not chained
+    # as implicit context; `cause` is the original only when it is clean.
+    raise error from cause
+
+
+def _isolate_async_http_clients() -> None:
+    """Give each chromadb AsyncFastAPI its own httpx clients.
+
+    chromadb (1.x) keeps them in a class-level dict keyed by event loop, so every
+    AsyncHttpClient on a loop reuses the first one's httpx client and headers: a second
+    store's requests carry the first store's auth token, to its own host. Making the dict
+    per instance keeps each client's headers its own. Applied once, only while chromadb
+    still has the shared dict.
+    """
+    from chromadb.api.async_fastapi import AsyncFastAPI
+
+    if isinstance(AsyncFastAPI.__dict__.get("_clients"), dict):
+        AsyncFastAPI._clients = _PerInstanceClients()  # type: ignore[assignment]
+
+
+class _PerInstanceClients:
+    """Descriptor: one {loop hash: httpx.AsyncClient} dict per AsyncFastAPI instance."""
+
+    def __get__(self, instance: object, owner: type | None = None) -> dict[int, Any]:
+        if instance is None:
+            return {}
+        store: dict[int, Any] | None = instance.__dict__.get("_chromabridge_clients")
+        if store is None:
+            store = instance.__dict__["_chromabridge_clients"] = {}
+        return store
 
 
 def connect(
@@ -100,6 +134,7 @@ def connect(
         raise ConfigError(f"choose one deployment, got {' and '.join(chosen)}")
     if client is not None:
         if isinstance(client, AsyncClientAPI):
+            _isolate_async_http_clients()
             return Connection(label="injected async client", async_client=client)
         if not isinstance(client, ClientAPI):
             raise ConfigError(f"client must be a chromadb client, got {type(client).__name__}")
@@ -123,6 +158,7 @@ def connect(
             kwargs["database"] = database
 
         async def factory() -> AsyncClientAPI:
+            _isolate_async_http_clients()
             return await chromadb.AsyncHttpClient(**kwargs)
 
         return Connection(
@@ -138,7 +174,9 @@ def connect(
         return Connection(
             label=label,
             sync=_wrap(
-                label, lambda: chromadb.CloudClient(tenant=tenant, database=database, api_key=key)
+                label,
+                lambda: chromadb.CloudClient(tenant=tenant, database=database, api_key=key),
+                secrets=[key],
             ),
         )
     return Connection(label="in-memory", sync=chromadb.EphemeralClient())

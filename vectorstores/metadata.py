@@ -22,8 +22,9 @@ date, datetime, time      ISO-8601 string
 anything else             ``str(value)``
 ========================  ==================================================
 
-Keys become strings; an empty key becomes ``"_"`` and a key starting with ``$`` or ``#``
-(reserved by Chroma) gets a leading ``_``. Nothing with a value is ever dropped.
+Keys become strings (also inside JSON-encoded values); an empty key becomes ``"_"`` and a
+key starting with ``$`` or ``#`` (reserved by Chroma) gets a leading ``_``. Nothing with a
+value is ever dropped.
 """
 
 from __future__ import annotations
@@ -62,8 +63,19 @@ def _json_default(value: object) -> str:
     return str(value)
 
 
+def _jsonable(value: object) -> object:
+    """Mappings with string keys all the way down, so `sort_keys` never compares int to str."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return [_jsonable(v) for v in sorted(value, key=repr)]
+    return value
+
+
 def _to_json(value: object) -> str:
-    return json.dumps(value, default=_json_default, sort_keys=True, ensure_ascii=False)
+    return json.dumps(_jsonable(value), default=_json_default, sort_keys=True, ensure_ascii=False)
 
 
 def _list(value: list[Any]) -> list[Any] | str | None:

@@ -1,6 +1,7 @@
 """The stored record schema (DESIGN §3): Chunk <-> Chroma record, distance -> score.
 
-Each chunk is one record whose metadata is the user's (normalised) plus bookkeeping:
+Each chunk is one record whose metadata is the user's (normalised) plus bookkeeping (a
+user key of the same name holding another value is kept as ``user.<key>``):
 `doc_id`, `document_id`, `ref_doc_id` (the source document, under the names LangChain,
 stock LlamaIndex and other stores look for), `chunk_index`, `start_char`, `end_char`, and
 `relationships` = ``{"1": "<doc id>"}``.
@@ -37,6 +38,16 @@ Space = Literal["cosine", "l2", "ip"]
 #: Keys never shown to users of the framework faces (`source`, `window`... stay).
 HIDDEN_KEYS = RESERVED_KEYS | {"_node_content", "_node_type"}
 _NODE_KEYS = ("_node_content", "_node_type")
+#: Keys written from Chunk fields (content_hash and source travel in the metadata).
+_FIELD_KEYS = (
+    "doc_id",
+    "document_id",
+    "ref_doc_id",
+    "relationships",
+    "chunk_index",
+    "start_char",
+    "end_char",
+)
 _SOURCE = "1"  # LlamaIndex NodeRelationship.SOURCE
 
 
@@ -45,13 +56,23 @@ def chunk_metadata(chunk: Chunk) -> dict[str, Any]:
     meta = normalize_metadata(chunk.metadata)
     for key in _NODE_KEYS:  # a copied node JSON would contradict the fields below
         meta.pop(key, None)
-    meta["doc_id"] = meta["document_id"] = meta["ref_doc_id"] = chunk.doc_id
-    meta["relationships"] = json.dumps({_SOURCE: chunk.doc_id})
-    meta["chunk_index"] = chunk.index
+    relationships = json.dumps({_SOURCE: chunk.doc_id})
+    own: dict[str, Any] = {
+        "doc_id": chunk.doc_id,
+        "document_id": chunk.doc_id,
+        "ref_doc_id": chunk.doc_id,
+        "relationships": relationships,
+        "chunk_index": chunk.index,
+    }
     if chunk.start is not None:
-        meta["start_char"] = chunk.start
+        own["start_char"] = chunk.start
     if chunk.end is not None:
-        meta["end_char"] = chunk.end
+        own["end_char"] = chunk.end
+    for key in _FIELD_KEYS:
+        previous = meta.pop(key, None)
+        if previous is not None and previous != own.get(key):  # the user's key of that name
+            meta[f"user.{key}"] = previous
+    meta.update(own)
     return meta
 
 

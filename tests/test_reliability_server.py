@@ -1,0 +1,228 @@
+"""A Chroma server killed (SIGKILL) mid-ingest, then restarted: fail clearly, then converge.
+
+Each test starts its own `chroma run` on a free loopback port (never the shared session
+server), runs `Pipeline(...).run()` against it, and kills the server just before or just
+after the Nth upsert reaches it. The run must stop with a `StoreError` that names the
+server (quickly: no hang), the server must come back on the same directory with its
+data readable, and a second run must end with exactly the records (ids, texts, metadata,
+vectors) that an uninterrupted ingest of the same corpus leaves.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import _chroma_cli, free_port
+from store_support import HashEmbedder
+
+from chromabridge import Pipeline
+from chromabridge.chunkers import RecursiveChunker
+from chromabridge.errors import StoreError
+from chromabridge.loaders import DirectoryLoader
+from chromabridge.vectorstores import ChromaStore
+
+pytestmark = [pytest.mark.server, pytest.mark.slow]
+
+
+class OwnServer:
+    """A `chroma run` this test owns: it may kill and restart it on the same path/port."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        log = open(self.path / "server.log", "ab")
+        self.proc = subprocess.Popen(
+            [
+                _chroma_cli(),
+                "run",
+                "--path",
+                str(self.path / "data"),
+                "--port",
+                str(self.port),
+                "--host",
+                "127.0.0.1",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                url = f"http://127.0.0.1:{self.port}/api/v2/heartbeat"
+                with urllib.request.urlopen(url, timeout=1) as resp:
+                    if resp.status == 200:
+                        return
+            except OSError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                log_text = (self.path / "server.log").read_text(errors="replace")[-2000:]
+                pytest.fail(f"own chroma server did not start:\n{log_text}")
+            time.sleep(0.2)
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture
+def own_server(tmp_path: Path) -> Iterator[OwnServer]:
+    (tmp_path / "srv").mkdir()
+    server = OwnServer(tmp_path / "srv")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    root = tmp_path / "corpus"
+    root.mkdir()
+    for i in range(24):
+        sentences = [f"Document {i} sentence {j} about topic {(i * j) % 7}." for j in range(40)]
+        (root / f"doc{i:02d}.txt").write_text(" ".join(sentences))
+    return root
+
+
+def snapshot(store: ChromaStore) -> dict[str, tuple[str, dict[str, Any], list[float]]]:
+    """Every record: id -> (text, metadata, rounded vector)."""
+    got = store.collection.get(include=["documents", "metadatas", "embeddings"])
+    return {
+        i: (d, dict(m or {}), np.round(np.asarray(e, dtype=np.float64), 5).tolist())
+        for i, d, m, e in zip(
+            got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
+        )
+    }
+
+
+def pipeline(corpus: Path, store: ChromaStore) -> Pipeline:
+    return Pipeline(
+        DirectoryLoader(corpus),
+        RecursiveChunker(300, 30),
+        None,
+        store,
+        batch_size=4,
+        mode="full",
+        progress=False,
+    )
+
+
+def reference(corpus: Path, name: str) -> dict[str, Any]:
+    store = ChromaStore(f"{name}-ref", embedder=HashEmbedder())
+    report = pipeline(corpus, store).run()
+    assert report.ok and report.chunks_written > 100
+    return snapshot(store)
+
+
+def kill_on_upsert(store: ChromaStore, server: OwnServer, nth: int, when: str) -> list[int]:
+    """Kill the server just `when` ("before"/"after") the `nth` upsert call reaches it."""
+    collection = store.collection
+    real = collection.upsert
+    calls = [0]
+
+    def upsert(*args: Any, **kwargs: Any) -> Any:
+        calls[0] += 1
+        if calls[0] == nth and when == "before":
+            server.kill()
+        result = real(*args, **kwargs)
+        if calls[0] == nth and when == "after":
+            server.kill()
+        return result
+
+    collection.upsert = upsert
+    return calls
+
+
+@pytest.mark.parametrize(("nth", "when"), [(1, "before"), (3, "after"), (5, "before")])
+def test_server_killed_mid_ingest_fails_clearly_and_a_rerun_converges(
+    own_server: OwnServer, corpus: Path, collection_name: str, nth: int, when: str
+) -> None:
+    expected = reference(corpus, collection_name)
+    store = ChromaStore(
+        collection_name,
+        embedder=HashEmbedder(),
+        host="127.0.0.1",
+        port=own_server.port,
+        timeout=5,
+    )
+    store._batch_size = 16  # several upserts per batch: kills land inside a multi-part write
+    calls = kill_on_upsert(store, own_server, nth, when)
+    started = time.monotonic()
+    with pytest.raises(StoreError) as info:
+        pipeline(corpus, store).run()
+    assert time.monotonic() - started < 60, "a dead server must not hang the run"
+    assert calls[0] >= nth
+    assert f"127.0.0.1:{own_server.port}" in str(info.value)
+
+    # While it is down: a new store says clearly that nothing answers.
+    with pytest.raises(StoreError, match="cannot reach"):
+        ChromaStore(collection_name, host="127.0.0.1", port=own_server.port, timeout=2)
+
+    own_server.start()
+    store = ChromaStore(
+        collection_name, embedder=HashEmbedder(), host="127.0.0.1", port=own_server.port
+    )
+    partial = snapshot(store)
+    for record_id, record in partial.items():  # whatever survived is a correct record
+        assert expected.get(record_id) == record, record_id
+    report = pipeline(corpus, store).run()
+    assert report.ok, report.failures
+    assert snapshot(store) == expected
+    again = pipeline(corpus, store).run()  # and it is stable: nothing left to do
+    assert again.unchanged == 24 and again.chunks_written == 0
+
+
+async def test_server_killed_during_async_ingest_then_rerun_converges(
+    own_server: OwnServer, corpus: Path, collection_name: str
+) -> None:
+    expected = reference(corpus, collection_name)
+    store = ChromaStore(
+        collection_name,
+        embedder=HashEmbedder(),
+        host="127.0.0.1",
+        port=own_server.port,
+        timeout=5,
+    )
+    writes = [0]
+    real = store.aadd
+
+    async def aadd(*args: Any, **kwargs: Any) -> Any:
+        writes[0] += 1
+        if writes[0] == 3:
+            own_server.kill()
+        return await real(*args, **kwargs)
+
+    store.aadd = aadd  # type: ignore[method-assign]
+    with pytest.raises(StoreError):
+        await pipeline(corpus, store).arun()
+    own_server.start()
+    store = ChromaStore(
+        collection_name, embedder=HashEmbedder(), host="127.0.0.1", port=own_server.port
+    )
+    report = await pipeline(corpus, store).arun()
+    assert report.ok, report.failures
+    assert snapshot(store) == expected
