@@ -38,6 +38,8 @@ Space = Literal["cosine", "l2", "ip"]
 #: Keys never shown to users of the framework faces (`source`, `window`... stay).
 HIDDEN_KEYS = RESERVED_KEYS | {"_node_content", "_node_type"}
 _NODE_KEYS = ("_node_content", "_node_type")
+#: Bookkeeping that lives in Chunk fields, not in `Chunk.metadata` (`content_hash` stays).
+_NOT_CHUNK_METADATA = (RESERVED_KEYS - {"content_hash"}) | set(_NODE_KEYS)
 #: Keys written from Chunk fields (content_hash and source travel in the metadata).
 _FIELD_KEYS = (
     "doc_id",
@@ -103,28 +105,33 @@ def _int(value: Any) -> int | None:
 
 
 def record_to_chunk(record_id: str, text: str | None, metadata: Mapping[str, Any] | None) -> Chunk:
-    """Rebuild a Chunk from a record written by us, stock LangChain or stock LlamaIndex."""
-    meta = dict(metadata or {})
-    node = _json(meta["_node_content"]) if "_node_content" in meta else {}
-    doc_id = (
-        _ref(meta.get("doc_id"))
-        or _ref(meta.get("ref_doc_id"))
-        or _ref(meta.get("document_id"))
-        or _source_of(_json(meta.get("relationships")))
-        or _source_of(node.get("relationships") or {})
-        or record_id
-    )
+    """Rebuild a Chunk from a record written by us, stock LangChain or stock LlamaIndex.
+
+    Runs for every hit of every query, so our own records take a short path; the
+    fallbacks (stock LlamaIndex's `_node_content`, legacy `relationships`) only run
+    for records that need them.
+    """
+    meta = metadata or {}
+    doc_id = _ref(meta.get("doc_id"))
     index = _int(meta.get("chunk_index"))
     start = _int(meta.get("start_char"))
     end = _int(meta.get("end_char"))
-    user = {k: v for k, v in meta.items() if k not in RESERVED_KEYS and k not in _NODE_KEYS}
-    if "content_hash" in meta:
-        user["content_hash"] = meta["content_hash"]
+    node: dict[str, Any] = {}
+    if "_node_content" in meta and (doc_id is None or text is None or start is None):
+        node = _json(meta["_node_content"])
+    if doc_id is None:
+        doc_id = (
+            _ref(meta.get("ref_doc_id"))
+            or _ref(meta.get("document_id"))
+            or _source_of(_json(meta.get("relationships")))
+            or _source_of(node.get("relationships") or {})
+            or record_id
+        )
     return Chunk(
         id=record_id,
         doc_id=doc_id,
         text=text if text is not None else str(node.get("text") or ""),
-        metadata=user,
+        metadata={k: v for k, v in meta.items() if k not in _NOT_CHUNK_METADATA},
         index=index if index is not None else 0,
         start=start if start is not None else _int(node.get("start_char_idx")),
         end=end if end is not None else _int(node.get("end_char_idx")),
