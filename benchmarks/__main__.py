@@ -33,6 +33,7 @@ REPO = HERE.parent
 #: Known benchmarks in run order, with the arguments of their --quick variant.
 QUICK: dict[str, list[str]] = {
     "vectorstores": ["--n", "2000", "--queries", "50"],
+    "ingest": ["--limit", "20"],
     "chunkers": ["--limit", "40", "--repeat", "1"],
     "loaders": ["--limit", "20"],
     "embedders": ["--rounds", "1", "--size", "50"],
