@@ -22,13 +22,12 @@ from rich.console import Console
 from rich.table import Table
 
 from chromabridge.errors import ChromaBridgeError, ConfigError, FilterError
-from chromabridge.types import Hit
+from chromabridge.types import DIMENSION_KEY, EMBEDDER_KEY, Hit
 
 __all__ = ["app", "main"]
 
 DEFAULT_PATH = Path(".chroma")
 DEFAULT_COLLECTION = "chromabridge"
-EMBEDDER_KEY = "chromabridge:embedder"
 
 app = typer.Typer(
     name="chromabridge",
@@ -402,7 +401,7 @@ def stats(
             "documents": len(docs),
             "sources": len({source for source, _ in docs.values() if source}),
             "embedder": metadata.get(EMBEDDER_KEY),
-            "dimension": metadata.get("chromabridge:dimension"),
+            "dimension": metadata.get(DIMENSION_KEY),
             "distance": store.distance,
         }
     if as_json:

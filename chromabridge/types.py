@@ -14,6 +14,10 @@ from typing import Any
 
 __all__ = ["Document", "Chunk", "Hit", "Metadata", "content_hash", "chunk_id"]
 
+#: Collection metadata keys recording the embedder that filled a collection (the guard).
+EMBEDDER_KEY = "chromabridge:embedder"
+DIMENSION_KEY = "chromabridge:dimension"
+
 #: Metadata keys the store writes from `Chunk` fields; adapters hide them from users.
 RESERVED_KEYS = frozenset(
     {

@@ -12,11 +12,9 @@ from typing import Any
 
 from chromabridge.embedders import Embedder
 from chromabridge.errors import EmbedderMismatchError
+from chromabridge.types import DIMENSION_KEY, EMBEDDER_KEY
 
 __all__ = ["EMBEDDER_KEY", "DIMENSION_KEY", "check", "record"]
-
-EMBEDDER_KEY = "chromabridge:embedder"
-DIMENSION_KEY = "chromabridge:dimension"
 
 
 def recorded_dimension(metadata: Mapping[str, Any] | None) -> int | None:
