@@ -71,7 +71,7 @@ class BM25Index:
     """Documents by id -> BM25 ranking; upsert, remove, search, save, load.
 
     Not thread-safe by itself: `LexicalIndex` serialises access.
-    `k1`, `b`: the usual BM25 parameters (bm25s / Lucene defaults 1.5, 0.75).
+    `k1`, `b`: the usual BM25 parameters (bm25s defaults 1.5, 0.75; Lucene uses 1.2, 0.75).
     `stemmer`: a Snowball language (PyStemmer) or None; `stopwords`: a bm25s stopword
     language ("en") or None.
     """

@@ -14,8 +14,9 @@ Defaults and why they are general (none was tuned on a test collection):
   document that appears in at least one list; deep lists let agreement between the
   two sides surface documents that neither ranks near the top (cost: one larger
   vector query and a top-100 selection over BM25 scores);
-* BM25 `k1=1.5, b=0.75`, English stopwords and Snowball stemming: the Lucene / bm25s
-  defaults for English text.
+* BM25 `k1=1.5, b=0.75`, English stopwords and Snowball stemming: bm25s's defaults
+  (`k1` inside Robertson and Zaragoza's recommended 1.2-2.0, `b` as in Lucene) with the
+  usual English analysis.
 
 `Hit.score` is the fused RRF score; `Hit.distance` is the vector distance when the
 dense side found the chunk, else None.
