@@ -44,7 +44,10 @@ demo: setup
 	$(PY) examples/llamaindex_query_engine.py --path .chroma
 
 bench: setup
-	$(PY) -m benchmarks
+	@# The comparison contenders (stock splitters, ranx, psutil ...): the `bench` extra.
+	$(PY) -m pip install -q -c .cache/setup/torch-pin.txt --config-settings editable_mode=strict \
+		-e '.[all,bench]'
+	$(PY) -m benchmarks $(BENCH_ARGS)
 
 clean:
 	rm -rf build *.egg-info .mypy_cache .ruff_cache .pytest_cache
@@ -57,8 +60,15 @@ soak: setup
 	CHROMABRIDGE_SOAK=1 $(VENV)/bin/pytest tests/test_reliability_*.py tests/test_fuzz_*.py \
 		tests/test_security_*.py $(PYTEST_ARGS)
 
-# Known-vulnerability audit of the installed environment (pip-audit, PyPI advisory data).
-# It needs to reach pypi.org's JSON API, so it is not part of `make test`; --strict makes
-# an offline run fail instead of passing with every package skipped.
+# Known-vulnerability audit of the installed environment: pip-audit with OSV's advisory
+# data (PyPA's and GitHub's advisories). --strict makes a package that cannot be looked up
+# fail the audit instead of passing unchecked. Offline: `make audit ADVISORIES=DIR`, DIR a
+# checkout of https://github.com/pypa/advisory-database (or any folder of OSV records),
+# which scripts/osv_local.py serves to pip-audit on loopback.
+AUDIT = $(VENV)/bin/pip-audit --strict --progress-spinner off -s osv
 audit: setup
-	$(VENV)/bin/pip-audit --strict --skip-editable --progress-spinner off $(AUDIT_ARGS)
+ifdef ADVISORIES
+	$(PY) scripts/osv_local.py $(ADVISORIES) -- $(AUDIT) --osv-url {url} $(AUDIT_ARGS)
+else
+	$(AUDIT) $(AUDIT_ARGS)
+endif
