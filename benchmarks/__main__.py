@@ -112,23 +112,8 @@ def run_one(name: str, quick: bool, timeout: float) -> dict[str, Any]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="small inputs: check they run")
-    parser.add_argument("--only", default="", help="comma-separated benchmark names")
-    parser.add_argument("--out", type=Path, default=HERE / "results")
-    parser.add_argument("--timeout", type=float, default=3600, help="seconds per benchmark")
-    args = parser.parse_args()
-
-    names = discover()
-    if args.only:
-        wanted = [n.strip() for n in args.only.split(",") if n.strip()]
-        unknown = sorted(set(wanted) - set(names))
-        if unknown:
-            sys.exit(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(names)}")
-        names = [n for n in names if n in wanted]
-    results = [run_one(name, args.quick, args.timeout) for name in names]
-
+def write(results: list[dict[str, Any]], args: argparse.Namespace) -> list[str]:
+    """Write `<out>/latest.md` and `latest.json` for the benchmarks run so far."""
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     mode = "quick (small inputs; not figures to quote)" if args.quick else "full"
     header = (
@@ -153,6 +138,29 @@ def main() -> None:
         "benchmarks": results,
     }
     (args.out / "latest.json").write_text(json.dumps(meta, indent=2) + "\n")
+    return parts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="small inputs: check they run")
+    parser.add_argument("--only", default="", help="comma-separated benchmark names")
+    parser.add_argument("--out", type=Path, default=HERE / "results")
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds per benchmark")
+    args = parser.parse_args()
+
+    names = discover()
+    if args.only:
+        wanted = [n.strip() for n in args.only.split(",") if n.strip()]
+        unknown = sorted(set(wanted) - set(names))
+        if unknown:
+            sys.exit(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(names)}")
+        names = [n for n in names if n in wanted]
+    results: list[dict[str, Any]] = []
+    parts: list[str] = []
+    for name in names:  # the files are rewritten after each one: a long run shows progress
+        results.append(run_one(name, args.quick, args.timeout))
+        parts = write(results, args)
     print("".join(parts))
     print(f"wrote {args.out / 'latest.md'} and {args.out / 'latest.json'}", file=sys.stderr)
     failed = [r["name"] for r in results if r["returncode"] != 0]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
+
+import numpy as np
 
 from chromabridge.errors import EmbeddingError
 
@@ -18,10 +20,30 @@ if TYPE_CHECKING:
 __all__ = ["NativeEmbedder", "check_vectors"]
 
 
-def check_vectors(raw: Any, expected: int, dimension: int | None, who: str) -> list[Vector]:
-    """Floats, one vector per text, all `dimension` long (or all equally long)."""
+def _numeric_matrix(raw: Any) -> np.ndarray | None:
+    """`raw` as a 2-D array of numbers, or None (ragged, empty, text, other shapes)."""
     try:
-        vectors = [[float(x) for x in row] for row in raw]
+        matrix = raw if isinstance(raw, np.ndarray) else np.asarray(raw)
+    except (TypeError, ValueError):
+        return None
+    return matrix if matrix.ndim == 2 and matrix.dtype.kind in "fi" else None
+
+
+def check_vectors(raw: Any, expected: int, dimension: int | None, who: str) -> list[Vector]:
+    """Numbers, one vector per text, all `dimension` long (or all equally long).
+
+    Lists of numbers (what SDKs and framework embeddings return) are validated by one
+    numpy pass and passed on as they are: copying 384 floats per text, thousands of
+    texts per batch, costs more than the rest of a store write's own work.
+    """
+    matrix = _numeric_matrix(raw)
+    if matrix is not None and matrix.shape[0] == expected and dimension in (None, matrix.shape[1]):
+        lists = isinstance(raw, list) and all(type(row) is list for row in raw)
+        if lists and matrix.dtype.kind == "f":
+            return cast(list[Vector], raw)
+        return cast(list[Vector], matrix.astype(np.float64).tolist())
+    try:
+        vectors = [list(map(float, row)) for row in raw]
     except (TypeError, ValueError) as exc:
         raise EmbeddingError(f"{who} returned something that is not a list of vectors") from exc
     if len(vectors) != expected:

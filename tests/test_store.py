@@ -442,21 +442,76 @@ def test_failed_multi_batch_write_rolls_back(
     before = snapshot(store)
 
     store._batch_size = 4  # several batches, so the write is not one atomic upsert
-    real_upsert = store.collection.upsert
     calls = {"n": 0}
 
-    def flaky_upsert(**kwargs: Any) -> None:
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise RuntimeError("server went away")
-        real_upsert(**kwargs)
+    def flaky(real: Callable[..., None]) -> Callable[..., None]:
+        def write(**kwargs: Any) -> None:
+            calls["n"] += 1
+            if calls["n"] == 3:
+                raise RuntimeError("server went away")
+            real(**kwargs)
 
-    monkeypatch.setattr(store.collection, "upsert", flaky_upsert)
+        return write
+
+    real = {name: getattr(store.collection, name) for name in ("add", "upsert")}
+    for name, method in real.items():
+        monkeypatch.setattr(store.collection, name, flaky(method))
     new = [Chunk.from_text(f"new {i}", id=f"c{i}") for i in range(12)]  # 5 updates, 7 inserts
     with pytest.raises(StoreError, match="rolled back"):
         store.add(new, embeddings=np.full((12, 4), 0.25))
-    monkeypatch.setattr(store.collection, "upsert", real_upsert)
+    for name, method in real.items():
+        monkeypatch.setattr(store.collection, name, method)
     assert snapshot(store) == before
+
+
+@pytest.mark.parametrize("batch", [0, 64])  # 0: the client's own (one call), 64: several
+async def test_large_adds_of_new_and_existing_ids(
+    make_store: Callable[..., ChromaStore], flavour: str, batch: int
+) -> None:
+    """From 100 ids on, batches of new ids go through Chroma's `add`, others through
+    `upsert`: every record must hold what the latest call wrote, whatever the mix."""
+    store = make_store()
+    if batch:
+        store.count()  # opens the collection, so the client's batch size is known
+        store._batch_size = batch
+
+    def chunks(ids: range, version: int) -> list[Chunk]:
+        return [
+            Chunk.from_text(f"v{version} {i}", id=f"c{i}", metadata={"version": version})
+            for i in ids
+        ]
+
+    await call(flavour, store, "add", chunks(range(150), 1))  # all new
+    await call(flavour, store, "add", chunks(range(100, 300), 2))  # 50 replaced, 150 new
+    await call(flavour, store, "add", chunks(range(0, 120), 3))  # all replaced
+    assert store.count() == 300
+    got = {c.id: c for c in store.get([f"c{i}" for i in range(300)])}
+    want = {**{i: 2 for i in range(100, 300)}, **{i: 3 for i in range(120)}}
+    assert {i: (got[f"c{i}"].text, got[f"c{i}"].metadata["version"]) for i in range(300)} == {
+        i: (f"v{v} {i}", v) for i, v in want.items()
+    }
+
+
+def test_new_ids_are_added_not_upserted(
+    collection_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cheap path is taken: a first ingest adds, a re-ingest upserts."""
+    store = ChromaStore(collection_name, embedder=HashEmbedder())
+    store.count()
+    used: list[str] = []
+    for name in ("add", "upsert"):
+        real = getattr(store.collection, name)
+
+        def spy(*args: Any, _name: str = name, _real: Any = real, **kwargs: Any) -> Any:
+            used.append(_name)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(store.collection, name, spy)
+    batch = [Chunk.from_text(f"text {i}", id=f"c{i}") for i in range(200)]
+    store.add(batch)
+    store.add(batch)
+    store.add(batch[:3])  # small writes skip the existence check and upsert
+    assert used == ["add", "upsert", "upsert"]
 
 
 def test_metadata_is_normalised_on_write(collection_name: str) -> None:
