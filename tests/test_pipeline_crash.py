@@ -1,7 +1,7 @@
 """Crash safety: SIGKILL a real ingestion at many points, re-run, compare with no crash.
 
 The ingesting process is a real subprocess on a persistent store. It kills itself with
-SIGKILL just before or just after its Nth Chroma write (upsert or delete), so every run
+SIGKILL just before or just after its Nth Chroma write (add, upsert or delete), so every run
 dies at a known, different place: in the middle of a multi-batch upsert, between a
 document's new chunks and the removal of its stale ones, during full-mode removal of
 vanished files. The next, uninterrupted run must leave exactly the records (ids, texts,
@@ -55,6 +55,7 @@ def killing(real):
     return write
 
 
+collection.add = killing(collection.add)
 collection.upsert = killing(collection.upsert)
 collection.delete = killing(collection.delete)
 report = Pipeline(

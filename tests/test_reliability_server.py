@@ -2,7 +2,7 @@
 
 Each test starts its own `chroma run` on a free loopback port (never the shared session
 server), runs `Pipeline(...).run()` against it, and kills the server just before or just
-after the Nth upsert reaches it. The run must stop with a `StoreError` that names the
+after the Nth write (add or upsert) reaches it. The run must stop with a `StoreError` that names the
 server (quickly: no hang), the server must come back on the same directory with its
 data readable, and a second run must end with exactly the records (ids, texts, metadata,
 vectors) that an uninterrupted ingest of the same corpus leaves.
@@ -138,22 +138,25 @@ def reference(corpus: Path, name: str) -> dict[str, Any]:
     return snapshot(store)
 
 
-def kill_on_upsert(store: ChromaStore, server: OwnServer, nth: int, when: str) -> list[int]:
-    """Kill the server just `when` ("before"/"after") the `nth` upsert call reaches it."""
+def kill_on_write(store: ChromaStore, server: OwnServer, nth: int, when: str) -> list[int]:
+    """Kill the server just `when` ("before"/"after") the `nth` add or upsert reaches it."""
     collection = store.collection
-    real = collection.upsert
     calls = [0]
 
-    def upsert(*args: Any, **kwargs: Any) -> Any:
-        calls[0] += 1
-        if calls[0] == nth and when == "before":
-            server.kill()
-        result = real(*args, **kwargs)
-        if calls[0] == nth and when == "after":
-            server.kill()
-        return result
+    def killing(real: Any) -> Any:
+        def write(*args: Any, **kwargs: Any) -> Any:
+            calls[0] += 1
+            if calls[0] == nth and when == "before":
+                server.kill()
+            result = real(*args, **kwargs)
+            if calls[0] == nth and when == "after":
+                server.kill()
+            return result
 
-    collection.upsert = upsert
+        return write
+
+    collection.add = killing(collection.add)
+    collection.upsert = killing(collection.upsert)
     return calls
 
 
@@ -170,7 +173,7 @@ def test_server_killed_mid_ingest_fails_clearly_and_a_rerun_converges(
         timeout=5,
     )
     store._batch_size = 16  # several upserts per batch: kills land inside a multi-part write
-    calls = kill_on_upsert(store, own_server, nth, when)
+    calls = kill_on_write(store, own_server, nth, when)
     started = time.monotonic()
     with pytest.raises(StoreError) as info:
         pipeline(corpus, store).run()
