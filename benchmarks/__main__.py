@@ -1,6 +1,6 @@
 """Run every benchmark and collect their tables: `python -m benchmarks` (`make bench`).
 
-    .venv/bin/python -m benchmarks [--quick] [--only NAME[,NAME]] [--out benchmarks/results]
+    .venv/bin/python -m benchmarks [--quick] [--million] [--only NAME[,NAME]] [--out DIR]
 
 Each script in this folder (every `benchmarks/*.py` with a ``__main__`` block) runs in
 its own process, one after the other, so none warms another's caches or memory. Their
@@ -37,10 +37,10 @@ QUICK: dict[str, list[str]] = {
     "chunkers": ["--limit", "40", "--repeat", "1"],
     "loaders": ["--limit", "20"],
     "embedders": ["--rounds", "1", "--size", "50"],
-    "scale": ["--sizes", "2000,10000", "--queries", "50"],
     "memory": ["--sizes", "8,32"],
     "hybrid_scale": ["--n", "5000", "--queries", "50"],
     "retrieval_quality": [],
+    "scale": ["--sizes", "2000,10000", "--queries", "50"],  # last: the longest with --million
 }
 
 
@@ -75,11 +75,12 @@ def parse_tables(text: str) -> list[list[dict[str, str]]]:
     return tables
 
 
-def run_one(name: str, quick: bool, timeout: float) -> dict[str, Any]:
-    command = [sys.executable, str(HERE / f"{name}.py"), *(QUICK.get(name, []) if quick else [])]
-    shown = " ".join(
-        [".venv/bin/python", f"benchmarks/{name}.py", *(QUICK.get(name, []) if quick else [])]
-    )
+def run_one(name: str, quick: bool, timeout: float, million: bool = False) -> dict[str, Any]:
+    extra = QUICK.get(name, []) if quick else []
+    if million and name == "scale" and not quick:
+        extra = ["--million"]
+    command = [sys.executable, str(HERE / f"{name}.py"), *extra]
+    shown = " ".join([".venv/bin/python", f"benchmarks/{name}.py", *extra])
     print(f"== {name}: {shown}", file=sys.stderr, flush=True)
     start = time.perf_counter()
     env = {**os.environ, "ANONYMIZED_TELEMETRY": "False", "HF_HUB_OFFLINE": "1"}
@@ -119,7 +120,8 @@ def write(results: list[dict[str, Any]], args: argparse.Namespace) -> list[str]:
     header = (
         f"# Benchmarks, {mode}\n\n{stamp}; {platform.node() or 'host'}, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}; `python -m benchmarks"
-        f"{' --quick' if args.quick else ''}{f' --only {args.only}' if args.only else ''}`\n"
+        f"{' --quick' if args.quick else ''}{' --million' if args.million else ''}"
+        f"{f' --only {args.only}' if args.only else ''}`\n"
     )
     parts = [header]
     for r in results:
@@ -146,7 +148,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small inputs: check they run")
     parser.add_argument("--only", default="", help="comma-separated benchmark names")
     parser.add_argument("--out", type=Path, default=HERE / "results")
-    parser.add_argument("--timeout", type=float, default=3600, help="seconds per benchmark")
+    parser.add_argument("--timeout", type=float, default=7200, help="seconds per benchmark")
+    parser.add_argument("--million", action="store_true", help="scale sweep up to 1M chunks")
     args = parser.parse_args()
 
     names = discover()
@@ -159,7 +162,7 @@ def main() -> None:
     results: list[dict[str, Any]] = []
     parts: list[str] = []
     for name in names:  # the files are rewritten after each one: a long run shows progress
-        results.append(run_one(name, args.quick, args.timeout))
+        results.append(run_one(name, args.quick, args.timeout, args.million))
         parts = write(results, args)
     print("".join(parts))
     print(f"wrote {args.out / 'latest.md'} and {args.out / 'latest.json'}", file=sys.stderr)
