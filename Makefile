@@ -44,6 +44,9 @@ demo: setup
 	$(PY) examples/llamaindex_query_engine.py --path .chroma
 
 bench: setup
+	@# Text corpora: Debian's python3.11-doc (Python's own docs, as .rst.txt and HTML).
+	@[ -d /usr/share/doc/python3.11/html/_sources ] || [ "$$(id -u)" != 0 ] \
+		|| { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3.11-doc; }
 	@# The comparison contenders (stock splitters, ranx, psutil ...): the `bench` extra.
 	$(PY) -m pip install -q -c .cache/setup/torch-pin.txt --config-settings editable_mode=strict \
 		-e '.[all,bench]'
