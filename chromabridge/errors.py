@@ -16,6 +16,7 @@ __all__ = [
     "EmbedderMismatchError",
     "FilterError",
     "StoreError",
+    "RerankError",
 ]
 
 
@@ -49,3 +50,7 @@ class FilterError(ChromaBridgeError, ValueError):
 
 class StoreError(ChromaBridgeError):
     """Chroma refused a read or write, or could not be reached."""
+
+
+class RerankError(ChromaBridgeError):
+    """A rerank provider failed (after retries) or answered something unusable."""

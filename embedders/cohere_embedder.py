@@ -61,7 +61,7 @@ def classify_cohere(exc: BaseException) -> Failure | None:
     if isinstance(exc, ApiError):
         status = exc.status_code
         if status is None or 200 <= status < 300:
-            return Failure(False, "malformed response (not the embed JSON)")
+            return Failure(False, "malformed response (not the JSON the API documents)")
         retryable = status in (408, 429) or status >= 500
         reason = f"HTTP {status}"
         if status in _HINTS:

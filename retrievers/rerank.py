@@ -13,17 +13,13 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
-from chromabridge.errors import ChromaBridgeError, ConfigError
+from chromabridge.errors import ConfigError, RerankError
 from chromabridge.retry import RetryPolicy, acall_with_retry, call_with_retry
 from chromabridge.types import Hit
 
 from .base import Retriever, RetrieverBase, check_k
 
-__all__ = ["CohereReranker", "RerankError"]
-
-
-class RerankError(ChromaBridgeError):
-    """The rerank provider failed (after retries) or answered something unusable."""
+__all__ = ["CohereReranker", "RerankError"]  # RerankError: chromabridge.errors
 
 
 def _classify(exc: BaseException) -> Any:

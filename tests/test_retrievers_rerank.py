@@ -13,9 +13,8 @@ import pytest
 from embedder_servers import FakeServer, Reply, Seen, Slow, serve
 from store_support import HashEmbedder
 
-from chromabridge.errors import ChromaBridgeError, ConfigError
-from chromabridge.retrievers import CohereReranker, VectorRetriever
-from chromabridge.retrievers.rerank import RerankError
+from chromabridge.errors import ChromaBridgeError, ConfigError, RerankError
+from chromabridge.retrievers import CohereReranker, VectorRetriever, rerank
 from chromabridge.retry import RetryPolicy
 from chromabridge.types import Chunk, Hit
 from chromabridge.vectorstores import ChromaStore
@@ -126,6 +125,7 @@ async def test_async_retries_then_gives_up_without_leaking_the_key(
         await reranker.arerank("zebra", _hits("zebra"))
     assert len(fake.seen) == 3
     assert isinstance(info.value, ChromaBridgeError)
+    assert rerank.RerankError is RerankError  # still importable where it used to live
     text = str(info.value) + repr(info.value.__cause__) + str(info.value.__cause__)
     assert "gave up after 3 attempts" in str(info.value)
     assert KEY not in text and KEY not in caplog.text and KEY not in repr(reranker)
