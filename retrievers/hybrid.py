@@ -28,7 +28,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
-from chromabridge.errors import ConfigError, StoreError
+from chromabridge.errors import ConfigError
 from chromabridge.types import Chunk, Hit
 from chromabridge.vectorstores import ChromaFilter, ChromaStore
 
@@ -95,50 +95,26 @@ class HybridRetriever(RetrieverBase):
         rankings = [[doc_id for doc_id, _ in dense], [doc_id for doc_id, _ in lexical]]
         return reciprocal_rank_fusion(rankings, self.weights, self.rrf_k)
 
-    def _dense_ids(self, query: str, depth: int, flt: ChromaFilter) -> list[tuple[str, float]]:
-        """(id, distance) of the nearest chunks; records are read later, for the top k only."""
-        if not self.weights[0]:
-            return []
-        embedder = self.store.embedder
-        if embedder is None:
-            raise ConfigError(f"ChromaStore {self.store.name!r} has no embedder to embed queries")
-        vector = embedder.embed_query(query)
-        try:
-            found = self.store.collection.query(
-                query_embeddings=[list(vector)],
-                n_results=depth,
-                where=flt.where,
-                where_document=flt.where_document,
-                include=["distances"],
-            )
-        except Exception as exc:
-            raise StoreError(f"vector query on {self.store.name!r} failed: {exc}") from exc
-        return list(zip(found["ids"][0], map(float, found["distances"][0]), strict=True))
-
     def retrieve(self, query: str, k: int | None = None, where: Any = None) -> list[Hit]:
         k_, flt = self._call_args(k, where)
         depth = self._depth(k_)
-        dense = self._dense_ids(query, depth, flt)
+        dense = self.store.nearest(query, k=depth, **_kwargs(flt)) if self.weights[0] else []
         lexical = self.lexical.search(query, depth, flt) if self.weights[1] else []
-        return self._read_back(self._fuse(dense, lexical), dict(dense), {}, k_)
+        return self._read_back(self._fuse(dense, lexical), dict(dense), k_)
 
     async def aretrieve(self, query: str, k: int | None = None, where: Any = None) -> list[Hit]:
         k_, flt = self._call_args(k, where)
         depth = self._depth(k_)
-        hits, lexical = await asyncio.gather(
+        dense, lexical = await asyncio.gather(
             self._adense(query, depth, flt), self._alexical(query, depth, flt)
         )
-        dense = [(h.chunk.id, h.distance if h.distance is not None else 0.0) for h in hits]
-        known = {h.chunk.id: h.chunk for h in hits}
         fused = self._fuse(dense, lexical)
-        return await asyncio.to_thread(self._read_back, fused, dict(dense), known, k_)
+        return await asyncio.to_thread(self._read_back, fused, dict(dense), k_)
 
-    async def _adense(self, query: str, depth: int, flt: ChromaFilter) -> list[Hit]:
+    async def _adense(self, query: str, depth: int, flt: ChromaFilter) -> list[tuple[str, float]]:
         if not self.weights[0]:
             return []
-        return await self.store.aquery(
-            query, k=depth, where=flt.where, where_document=flt.where_document
-        )
+        return await self.store.anearest(query, k=depth, **_kwargs(flt))
 
     async def _alexical(self, query: str, depth: int, flt: ChromaFilter) -> list[tuple[str, float]]:
         if not self.weights[1]:
@@ -146,15 +122,11 @@ class HybridRetriever(RetrieverBase):
         return await asyncio.to_thread(self.lexical.search, query, depth, flt)
 
     def _read_back(
-        self,
-        fused: list[tuple[str, float]],
-        distances: dict[str, float],
-        known: dict[str, Chunk],
-        k: int,
+        self, fused: list[tuple[str, float]], distances: dict[str, float], k: int
     ) -> list[Hit]:
         """The top k as Hits, their records read from Chroma in one call: current text
         and metadata, and chunks deleted meanwhile (by anyone) dropped, not returned."""
-        chunks = dict(known)
+        chunks: dict[str, Chunk] = {}
         while True:
             top = fused[:k]
             wanted = [doc_id for doc_id, _ in top if doc_id not in chunks]
@@ -170,3 +142,7 @@ class HybridRetriever(RetrieverBase):
     def close(self) -> None:
         """Save the lexical index and stop following the store."""
         self.lexical.close()
+
+
+def _kwargs(flt: ChromaFilter) -> dict[str, Any]:
+    return {"where": flt.where, "where_document": flt.where_document}

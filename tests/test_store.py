@@ -102,6 +102,29 @@ async def test_add_query_roundtrip(make_store: Callable[..., ChromaStore], flavo
     assert hits[0].score >= hits[1].score
 
 
+async def test_nearest_is_query_without_records(
+    make_store: Callable[..., ChromaStore], flavour: str
+) -> None:
+    """`nearest` returns what `query` ranks, as (id, distance) pairs, filters included."""
+    store = make_store()
+    assert await call(flavour, store, "nearest", "cats", k=3) == []  # empty collection
+    store.add(docs())
+    hits = store.query("do cats sleep in the sun?", k=10)
+    pairs = await call(flavour, store, "nearest", "do cats sleep in the sun?", k=10)
+    assert [i for i, _ in pairs] == [h.chunk.id for h in hits]
+    assert [d for _, d in pairs] == pytest.approx([h.distance for h in hits], abs=1e-6)
+    assert len(pairs) == 4  # k beyond the collection's size: all of it
+    only = await call(flavour, store, "nearest", "cats", k=4, where={"topic": {"$in": ["dogs"]}})
+    assert [i for i, _ in only] == ["dogs-0"]
+    vector = HashEmbedder().embed_query("python")
+    by_vector = await call(flavour, store, "nearest", embedding=vector, k=1)
+    assert by_vector[0][0] == "python-0"
+    with pytest.raises(ConfigError, match="exactly one"):
+        await call(flavour, store, "nearest", "cats", embedding=vector)
+    with pytest.raises(FilterError):
+        await call(flavour, store, "nearest", "cats", where={"topic": {"$regex": "c.*"}})
+
+
 async def test_query_filters_and_where_document(
     make_store: Callable[..., ChromaStore], flavour: str
 ) -> None:

@@ -17,7 +17,7 @@ def _unit(matrix: np.ndarray) -> np.ndarray:
 
 
 def mmr_select(
-    query: Sequence[float],
+    query: Sequence[float] | np.ndarray,
     candidates: Sequence[Sequence[float]],
     k: int,
     lambda_mult: float = 0.5,

@@ -687,7 +687,7 @@ class ChromaStore:
         ]
 
     def _query_plan(
-        self, vector: Sequence[float], k: int, flt: ChromaFilter, with_vectors: bool = False
+        self, vector: np.ndarray, k: int, flt: ChromaFilter, with_vectors: bool = False
     ) -> Plan[tuple[list[Hit], list[Any]]]:
         include = [*_RECORD, "distances"] + (["embeddings"] if with_vectors else [])
         result = yield (
@@ -723,6 +723,22 @@ class ChromaStore:
             raise EmbeddingError("the query vector has NaN or inf")
         return values
 
+    def _prepare_query(
+        self, text: str | None, embedding: Sequence[float] | None, k: int, where: Any, wd: Any
+    ) -> tuple[np.ndarray | None, ChromaFilter]:
+        """Checks shared by every query: k, the filter, and the vector unless text is given
+        (None: the caller embeds `text`, with the blocking or the async embedder call)."""
+        _check_k(k)
+        return self._query_vector(text, embedding), to_chroma_filter(where, wd)
+
+    def _embed_query(self, text: str | None) -> np.ndarray:
+        assert self.embedder is not None and text is not None
+        return self._check_query_vector(self.embedder.embed_query(text), True)
+
+    async def _aembed_query(self, text: str | None) -> np.ndarray:
+        assert self.embedder is not None and text is not None
+        return self._check_query_vector(await self.embedder.aembed_query(text), True)
+
     def query(
         self,
         text: str | None = None,
@@ -732,12 +748,9 @@ class ChromaStore:
         where_document: Any = None,
     ) -> list[Hit]:
         """The `k` nearest chunks to `text` (embedded here) or to `embedding`."""
-        _check_k(k)
-        flt = to_chroma_filter(where, where_document)
-        vector = self._query_vector(text, embedding)
+        vector, flt = self._prepare_query(text, embedding, k, where, where_document)
         if vector is None:
-            assert self.embedder is not None and text is not None
-            vector = self._check_query_vector(self.embedder.embed_query(text), True)
+            vector = self._embed_query(text)
         return self._run(self._query_plan(vector, k, flt))[0]
 
     async def aquery(
@@ -751,16 +764,61 @@ class ChromaStore:
         """Async `query`."""
         if not self.is_async_native:
             return await asyncio.to_thread(self.query, text, embedding, k, where, where_document)
-        _check_k(k)
-        flt = to_chroma_filter(where, where_document)
-        vector = self._query_vector(text, embedding)
+        vector, flt = self._prepare_query(text, embedding, k, where, where_document)
         if vector is None:
-            assert self.embedder is not None and text is not None
-            vector = self._check_query_vector(await self.embedder.aembed_query(text), True)
+            vector = await self._aembed_query(text)
         return (await self._arun(self._query_plan(vector, k, flt)))[0]
 
+    def _nearest_plan(
+        self, vector: np.ndarray, k: int, flt: ChromaFilter
+    ) -> Plan[list[tuple[str, float]]]:
+        result = yield (
+            "query",
+            {
+                "query_embeddings": [vector],
+                "n_results": k,
+                "where": flt.where,
+                "where_document": flt.where_document,
+                "include": ["distances"],
+            },
+        )
+        distances = map(float, _first(result, "distances"))
+        return list(zip(_first(result, "ids"), distances, strict=True))
+
+    def nearest(
+        self,
+        text: str | None = None,
+        embedding: Sequence[float] | None = None,
+        k: int = 4,
+        where: Any = None,
+        where_document: Any = None,
+    ) -> list[tuple[str, float]]:
+        """(id, distance) of the `k` nearest chunks, nearest first, without reading their
+        records: for callers that fuse or cut candidate lists before reading the few
+        they return (`HybridRetriever`)."""
+        vector, flt = self._prepare_query(text, embedding, k, where, where_document)
+        if vector is None:
+            vector = self._embed_query(text)
+        return self._run(self._nearest_plan(vector, k, flt))
+
+    async def anearest(
+        self,
+        text: str | None = None,
+        embedding: Sequence[float] | None = None,
+        k: int = 4,
+        where: Any = None,
+        where_document: Any = None,
+    ) -> list[tuple[str, float]]:
+        """Async `nearest`."""
+        if not self.is_async_native:
+            return await asyncio.to_thread(self.nearest, text, embedding, k, where, where_document)
+        vector, flt = self._prepare_query(text, embedding, k, where, where_document)
+        if vector is None:
+            vector = await self._aembed_query(text)
+        return await self._arun(self._nearest_plan(vector, k, flt))
+
     def _mmr_pick(
-        self, vector: Sequence[float], found: tuple[list[Hit], list[Any]], k: int, lam: float
+        self, vector: np.ndarray, found: tuple[list[Hit], list[Any]], k: int, lam: float
     ) -> list[Hit]:
         hits, vectors = found
         return [hits[i] for i in mmr_select(vector, vectors, k, lam)]
@@ -785,11 +843,9 @@ class ChromaStore:
         """Maximal marginal relevance: `k` of the `fetch_k` nearest, diverse among
         themselves. Scores are each hit's plain relevance to the query."""
         self._check_mmr(k, fetch_k, lambda_mult)
-        flt = to_chroma_filter(where, where_document)
-        vector = self._query_vector(text, embedding)
+        vector, flt = self._prepare_query(text, embedding, k, where, where_document)
         if vector is None:
-            assert self.embedder is not None and text is not None
-            vector = self._check_query_vector(self.embedder.embed_query(text), True)
+            vector = self._embed_query(text)
         found = self._run(self._query_plan(vector, max(k, fetch_k), flt, with_vectors=True))
         return self._mmr_pick(vector, found, k, lambda_mult)
 
@@ -809,11 +865,9 @@ class ChromaStore:
                 self.mmr, text, embedding, k, fetch_k, lambda_mult, where, where_document
             )
         self._check_mmr(k, fetch_k, lambda_mult)
-        flt = to_chroma_filter(where, where_document)
-        vector = self._query_vector(text, embedding)
+        vector, flt = self._prepare_query(text, embedding, k, where, where_document)
         if vector is None:
-            assert self.embedder is not None and text is not None
-            vector = self._check_query_vector(await self.embedder.aembed_query(text), True)
+            vector = await self._aembed_query(text)
         plan = self._query_plan(vector, max(k, fetch_k), flt, with_vectors=True)
         return self._mmr_pick(vector, await self._arun(plan), k, lambda_mult)
 
