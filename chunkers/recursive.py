@@ -59,6 +59,9 @@ class RecursiveChunker(BaseChunker):
     `language` ("markdown", "python", "html", "rst") picks LangChain's separator preset.
     `keep_separator=False` returns document slices, so where LangChain collapses a run of
     separators into one its chunk text is not in the document and ours differs.
+    Custom `separators` without `""` (the last resort: cut anywhere) can leave pieces that
+    no separator splits, and such a piece becomes a chunk longer than `chunk_size`, as in
+    LangChain. The pipeline's size check against the embedder does not see those.
     """
 
     def __init__(
