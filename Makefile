@@ -47,9 +47,9 @@ bench: setup
 	@# Text corpora: Debian's python3.11-doc (Python's own docs, as .rst.txt and HTML).
 	@[ -d /usr/share/doc/python3.11/html/_sources ] || [ "$$(id -u)" != 0 ] \
 		|| { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3.11-doc; }
-	@# The comparison contenders (stock splitters, ranx, psutil ...): the `bench` extra.
-	$(PY) -m pip install -q -c .cache/setup/torch-pin.txt --config-settings editable_mode=strict \
-		-e '.[all,bench]'
+	@# The comparison contenders (stock splitters, ranx, psutil ...): the `bench` extra,
+	@# through setup.sh so that its fixes (torch pin, broken torchvision removed) apply.
+	EXTRAS=all,dev,bench bash scripts/setup.sh
 	$(PY) -m benchmarks $(BENCH_ARGS)
 
 clean:

@@ -19,7 +19,8 @@ echo "torch==2.13.0" > "$CACHE/torch-pin.txt"
 $PY -c "import torch, sys; sys.exit(0 if torch.__version__.startswith('2.13.0') else 1)" 2>/dev/null \
   || $PIP install -q torch==2.13.0
 
-$PIP install -q -c "$CACHE/torch-pin.txt" --config-settings editable_mode=strict -e '.[all,dev]'
+# EXTRAS: the project's extras to install (`make bench` adds `bench`).
+$PIP install -q -c "$CACHE/torch-pin.txt" --config-settings editable_mode=strict -e ".[${EXTRAS:-all,dev}]"
 
 # unstructured[pdf] drags in PyPI's torchvision, which does not load beside the CPU torch
 # and then breaks transformers (and so sentence-transformers). Remove it when it fails.
