@@ -10,8 +10,8 @@ tables). A benchmark that fails is recorded with its error and the others still 
 
 `--quick` runs each one on a small input (seconds to a minute each) to check that they
 work; the figures worth quoting come from a full run. Full runs take long on a small
-machine: scale (~5 min for 10k + 100k chunks) and memory (~10-15 min for 1.3 GB of text)
-dominate.
+machine (about 45 minutes for all on 2 cores): loaders, vectorstores and memory (~10-15 min
+each) dominate; `--million` adds about 25 minutes of scale.
 """
 
 from __future__ import annotations

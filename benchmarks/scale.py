@@ -10,8 +10,8 @@ size). Measured: ingest rate (chunks/s, wall), top-10 query latency p50 / p99 by
 for `--queries` random queries (plain and filtered on a metadata key), the directory's
 size on disk, and each figure's growth against the previous n (x10 in n: a linear cost
 grows x10, a logarithmic one barely). Each n runs in its own process so that memory and
-file caches of one size do not help the next. `--million` adds n = 1,000,000 (allow about
-an hour and 5 GB of disk on a 2-core machine).
+file caches of one size do not help the next. `--million` adds n = 1,000,000 (about 25
+minutes, 4 GB of disk and 2.5 GB of memory on a 2-core machine).
 
 Vectors are random (seeded), which is the hard case for HNSW: no cluster structure to
 exploit. Figures depend on the machine; ratios within one run are the comparable part.
