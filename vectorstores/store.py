@@ -112,6 +112,20 @@ def _exact_ids(ids: Any, where: Any, doc_id: Any) -> list[str] | None:
     return [ids] if isinstance(ids, str) else list(ids)
 
 
+def _query_call(vector: np.ndarray, k: int, flt: ChromaFilter, include: list[str]) -> Call:
+    """The Chroma `query` call of one vector search."""
+    return (
+        "query",
+        {
+            "query_embeddings": [vector],
+            "n_results": k,
+            "where": flt.where,
+            "where_document": flt.where_document,
+            "include": include,
+        },
+    )
+
+
 def _first(result: Mapping[str, Any], key: str) -> list[Any]:
     """Row 0 of a query result field (Chroma nests per query embedding)."""
     rows = result.get(key)
@@ -690,16 +704,7 @@ class ChromaStore:
         self, vector: np.ndarray, k: int, flt: ChromaFilter, with_vectors: bool = False
     ) -> Plan[tuple[list[Hit], list[Any]]]:
         include = [*_RECORD, "distances"] + (["embeddings"] if with_vectors else [])
-        result = yield (
-            "query",
-            {
-                "query_embeddings": [vector],
-                "n_results": k,
-                "where": flt.where,
-                "where_document": flt.where_document,
-                "include": include,
-            },
-        )
+        result = yield _query_call(vector, k, flt, include)
         return self._hits(result), _first(result, "embeddings") if with_vectors else []
 
     def _query_vector(self, text: str | None, embedding: Sequence[float] | None) -> Any:
@@ -772,16 +777,7 @@ class ChromaStore:
     def _nearest_plan(
         self, vector: np.ndarray, k: int, flt: ChromaFilter
     ) -> Plan[list[tuple[str, float]]]:
-        result = yield (
-            "query",
-            {
-                "query_embeddings": [vector],
-                "n_results": k,
-                "where": flt.where,
-                "where_document": flt.where_document,
-                "include": ["distances"],
-            },
-        )
+        result = yield _query_call(vector, k, flt, ["distances"])
         distances = map(float, _first(result, "distances"))
         return list(zip(_first(result, "ids"), distances, strict=True))
 
