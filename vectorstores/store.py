@@ -728,21 +728,29 @@ class ChromaStore:
             raise EmbeddingError("the query vector has NaN or inf")
         return values
 
-    def _prepare_query(
+    def _query_args(
         self, text: str | None, embedding: Sequence[float] | None, k: int, where: Any, wd: Any
-    ) -> tuple[np.ndarray | None, ChromaFilter]:
-        """Checks shared by every query: k, the filter, and the vector unless text is given
-        (None: the caller embeds `text`, with the blocking or the async embedder call)."""
+    ) -> tuple[np.ndarray, ChromaFilter]:
+        """Checks shared by every query (k, filter, vector), embedding `text` if given."""
         _check_k(k)
-        return self._query_vector(text, embedding), to_chroma_filter(where, wd)
+        flt = to_chroma_filter(where, wd)
+        vector = self._query_vector(text, embedding)
+        if vector is None:
+            assert self.embedder is not None and text is not None
+            vector = self._check_query_vector(self.embedder.embed_query(text), True)
+        return vector, flt
 
-    def _embed_query(self, text: str | None) -> np.ndarray:
-        assert self.embedder is not None and text is not None
-        return self._check_query_vector(self.embedder.embed_query(text), True)
-
-    async def _aembed_query(self, text: str | None) -> np.ndarray:
-        assert self.embedder is not None and text is not None
-        return self._check_query_vector(await self.embedder.aembed_query(text), True)
+    async def _aquery_args(
+        self, text: str | None, embedding: Sequence[float] | None, k: int, where: Any, wd: Any
+    ) -> tuple[np.ndarray, ChromaFilter]:
+        """Async `_query_args` (the embedder's async call)."""
+        _check_k(k)
+        flt = to_chroma_filter(where, wd)
+        vector = self._query_vector(text, embedding)
+        if vector is None:
+            assert self.embedder is not None and text is not None
+            vector = self._check_query_vector(await self.embedder.aembed_query(text), True)
+        return vector, flt
 
     def query(
         self,
@@ -753,9 +761,7 @@ class ChromaStore:
         where_document: Any = None,
     ) -> list[Hit]:
         """The `k` nearest chunks to `text` (embedded here) or to `embedding`."""
-        vector, flt = self._prepare_query(text, embedding, k, where, where_document)
-        if vector is None:
-            vector = self._embed_query(text)
+        vector, flt = self._query_args(text, embedding, k, where, where_document)
         return self._run(self._query_plan(vector, k, flt))[0]
 
     async def aquery(
@@ -769,9 +775,7 @@ class ChromaStore:
         """Async `query`."""
         if not self.is_async_native:
             return await asyncio.to_thread(self.query, text, embedding, k, where, where_document)
-        vector, flt = self._prepare_query(text, embedding, k, where, where_document)
-        if vector is None:
-            vector = await self._aembed_query(text)
+        vector, flt = await self._aquery_args(text, embedding, k, where, where_document)
         return (await self._arun(self._query_plan(vector, k, flt)))[0]
 
     def _nearest_plan(
@@ -792,9 +796,7 @@ class ChromaStore:
         """(id, distance) of the `k` nearest chunks, nearest first, without reading their
         records: for callers that fuse or cut candidate lists before reading the few
         they return (`HybridRetriever`)."""
-        vector, flt = self._prepare_query(text, embedding, k, where, where_document)
-        if vector is None:
-            vector = self._embed_query(text)
+        vector, flt = self._query_args(text, embedding, k, where, where_document)
         return self._run(self._nearest_plan(vector, k, flt))
 
     async def anearest(
@@ -808,9 +810,7 @@ class ChromaStore:
         """Async `nearest`."""
         if not self.is_async_native:
             return await asyncio.to_thread(self.nearest, text, embedding, k, where, where_document)
-        vector, flt = self._prepare_query(text, embedding, k, where, where_document)
-        if vector is None:
-            vector = await self._aembed_query(text)
+        vector, flt = await self._aquery_args(text, embedding, k, where, where_document)
         return await self._arun(self._nearest_plan(vector, k, flt))
 
     def _mmr_pick(
@@ -839,9 +839,7 @@ class ChromaStore:
         """Maximal marginal relevance: `k` of the `fetch_k` nearest, diverse among
         themselves. Scores are each hit's plain relevance to the query."""
         self._check_mmr(k, fetch_k, lambda_mult)
-        vector, flt = self._prepare_query(text, embedding, k, where, where_document)
-        if vector is None:
-            vector = self._embed_query(text)
+        vector, flt = self._query_args(text, embedding, k, where, where_document)
         found = self._run(self._query_plan(vector, max(k, fetch_k), flt, with_vectors=True))
         return self._mmr_pick(vector, found, k, lambda_mult)
 
@@ -861,9 +859,7 @@ class ChromaStore:
                 self.mmr, text, embedding, k, fetch_k, lambda_mult, where, where_document
             )
         self._check_mmr(k, fetch_k, lambda_mult)
-        vector, flt = self._prepare_query(text, embedding, k, where, where_document)
-        if vector is None:
-            vector = await self._aembed_query(text)
+        vector, flt = await self._aquery_args(text, embedding, k, where, where_document)
         plan = self._query_plan(vector, max(k, fetch_k), flt, with_vectors=True)
         return self._mmr_pick(vector, await self._arun(plan), k, lambda_mult)
 
