@@ -11,7 +11,7 @@ cosine collection), not stock's `exp(-distance)`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from llama_index.core.bridge.pydantic import PrivateAttr
 from llama_index.core.schema import (
@@ -75,9 +75,13 @@ def _result(hits: Sequence[Hit]) -> VectorStoreQueryResult:
 
 
 def _embeddings(nodes: Sequence[BaseNode]) -> list[list[float]] | None:
-    """Nodes embedded by LlamaIndex keep their vectors; otherwise the store embeds."""
-    if nodes and all(n.embedding is not None for n in nodes):
-        return [list(n.embedding or []) for n in nodes]
+    """Nodes embedded by LlamaIndex keep their vectors; otherwise the store embeds.
+
+    The node's own lists are handed on uncopied: the store reads them into one array.
+    """
+    vectors = [n.embedding for n in nodes]
+    if nodes and all(v is not None for v in vectors):
+        return cast(list[list[float]], vectors)
     return None
 
 

@@ -127,6 +127,20 @@ def normalize_metadata(metadata: Mapping[Any, Any] | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     nested: list[tuple[str, Mapping[Any, Any]]] = []
     for raw_key, value in metadata.items():
+        kind = type(value)
+        if (  # the usual key and value go straight through: one type test each
+            type(raw_key) is str
+            and raw_key
+            and raw_key[0] not in "$#"
+            and (
+                kind is str
+                or kind is bool
+                or (kind is int and value in _INT64)
+                or (kind is float and math.isfinite(value))
+            )
+        ):
+            out[raw_key] = value
+            continue
         key = _key(raw_key)
         if isinstance(value, Mapping):
             if value:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any, Literal
 
 from chromabridge.types import RESERVED_KEYS, Chunk
@@ -53,17 +54,23 @@ _FIELD_KEYS = (
 _SOURCE = "1"  # LlamaIndex NodeRelationship.SOURCE
 
 
+@lru_cache(maxsize=4096)
+def _relationships(doc_id: str) -> str:
+    """The legacy LlamaIndex link to the source document (cached: a document's chunks
+    are written together and share it)."""
+    return json.dumps({_SOURCE: doc_id})
+
+
 def chunk_metadata(chunk: Chunk) -> dict[str, Any]:
     """The metadata stored for `chunk`: normalised user keys plus bookkeeping."""
     meta = normalize_metadata(chunk.metadata)
     for key in _NODE_KEYS:  # a copied node JSON would contradict the fields below
         meta.pop(key, None)
-    relationships = json.dumps({_SOURCE: chunk.doc_id})
     own: dict[str, Any] = {
         "doc_id": chunk.doc_id,
         "document_id": chunk.doc_id,
         "ref_doc_id": chunk.doc_id,
-        "relationships": relationships,
+        "relationships": _relationships(chunk.doc_id),
         "chunk_index": chunk.index,
     }
     if chunk.start is not None:
@@ -112,10 +119,15 @@ def record_to_chunk(record_id: str, text: str | None, metadata: Mapping[str, Any
     for records that need them.
     """
     meta = metadata or {}
-    doc_id = _ref(meta.get("doc_id"))
-    index = _int(meta.get("chunk_index"))
-    start = _int(meta.get("start_char"))
-    end = _int(meta.get("end_char"))
+    doc_id = meta.get("doc_id")
+    if type(doc_id) is not str or not doc_id or doc_id == "None":
+        doc_id = None
+    index = meta.get("chunk_index")
+    index = index if type(index) is int else None
+    start = meta.get("start_char")
+    start = start if type(start) is int else None
+    end = meta.get("end_char")
+    end = end if type(end) is int else None
     node: dict[str, Any] = {}
     if "_node_content" in meta and (doc_id is None or text is None or start is None):
         node = _json(meta["_node_content"])

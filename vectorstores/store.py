@@ -17,6 +17,7 @@ Score semantics (`Hit.score`, higher is better) per distance space:
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import re
 import weakref
@@ -690,12 +691,13 @@ class ChromaStore:
         ids = _first(result, "ids")
         docs = _first(result, "documents") or [None] * len(ids)
         metas = _first(result, "metadatas") or [None] * len(ids)
-        dists = _first(result, "distances")
+        dists = [float(d) for d in _first(result, "distances")]
+        space = self._space
         return [
             Hit(
                 chunk=record_to_chunk(record_id, doc, meta),
-                score=self.relevance(float(dist)),
-                distance=float(dist),
+                score=relevance(dist, space),
+                distance=dist,
             )
             for record_id, doc, meta, dist in zip(ids, docs, metas, dists, strict=True)
         ]
@@ -724,7 +726,9 @@ class ChromaStore:
             raise EmbeddingError(f"a query vector must be flat, got shape {values.shape}")
         if self._dimension is not None and values.shape[0] != self._dimension:
             raise self._mismatch(values.shape[0], "the query vector has", from_embedder)
-        if not np.isfinite(values).all():
+        # one reduction on the usual path: NaN and inf survive a sum (an overflowing sum
+        # of finite values falls through to the exact test)
+        if not math.isfinite(values.sum()) and not np.isfinite(values).all():
             raise EmbeddingError("the query vector has NaN or inf")
         return values
 
