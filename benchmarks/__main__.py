@@ -32,7 +32,7 @@ REPO = HERE.parent
 
 #: Known benchmarks in run order, with the arguments of their --quick variant.
 QUICK: dict[str, list[str]] = {
-    "vectorstores": ["--n", "2000", "--queries", "50"],
+    "vectorstores": ["--n", "2000", "--queries", "20", "--rounds", "2"],
     "ingest": ["--limit", "20"],
     "chunkers": ["--limit", "40", "--repeat", "1"],
     "loaders": ["--limit", "20"],
