@@ -152,12 +152,17 @@ async def test_query_by_embedding_and_k_beyond_size(
     assert hits[0].chunk.id == "python-0"
 
 
-def test_query_vector_checked_for_nan_and_inf(collection_name: str) -> None:
+def test_query_vector_checked_for_junk_nan_and_inf(collection_name: str) -> None:
     store = ChromaStore(collection_name)
     store.add([Chunk.from_text("a", id="a"), Chunk.from_text("b", id="b")], np.eye(2, 4))
     for bad in (math.nan, math.inf, -math.inf):
         with pytest.raises(EmbeddingError, match="NaN or inf"):
             store.query(embedding=[1.0, bad, 0.0, 0.0], k=1)
+    for junk in (["x", 1.0, 2.0, 3.0], "1.5", b"ab", {"a": 1}, [1.0, [2.0], 3.0, 4.0]):
+        with pytest.raises(EmbeddingError, match="flat sequence of numbers"):
+            store.query(embedding=junk, k=1)
+        with pytest.raises(EmbeddingError, match="flat sequence of numbers"):
+            store.as_langchain().similarity_search_by_vector(junk, k=1)
     # finite values whose float32 sum overflows are still a valid query
     huge = [3e38, 3e38, 0.0, 0.0]
     assert [h.chunk.id for h in store.query(embedding=huge, k=2, where={"doc_id": "a"})] == ["a"]

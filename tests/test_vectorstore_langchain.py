@@ -14,7 +14,7 @@ from langchain_core.vectorstores import VectorStore
 from langchain_tests.integration_tests import VectorStoreIntegrationTests
 from store_support import langchain_embeddings
 
-from chromabridge.errors import EmbedderMismatchError, FilterError, StoreError
+from chromabridge.errors import ConfigError, EmbedderMismatchError, FilterError, StoreError
 from chromabridge.vectorstores import ChromaStore
 from chromabridge.vectorstores.langchain import LangChainVectorStore
 
@@ -172,6 +172,14 @@ def test_bad_input(lc_store: LangChainVectorStore, collection_name: str) -> None
         lc_store.add_texts(["x"], ids=[42])  # type: ignore[list-item]
     with pytest.raises(StoreError, match="empty text"):
         lc_store.add_texts([""])
+    with pytest.raises(StoreError, match=r"metadatas\[1\] must be a dict, got str"):
+        lc_store.add_texts(["x", "y"], [{"ok": 1}, "bad"])  # type: ignore[list-item]
+    with pytest.raises(StoreError, match="item 1 is a str, not a Document"):
+        lc_store.add_documents([Document(page_content="x"), "y"])  # type: ignore[list-item]
+    with pytest.raises(StoreError, match="item 0 is a dict, not a Document"):
+        asyncio.run(lc_store.aadd_documents([{"page_content": "x"}]))  # type: ignore[list-item]
+    with pytest.raises(ConfigError, match="ids must be a string or a list of strings"):
+        lc_store.get_by_ids([1])  # type: ignore[list-item]
     assert len(lc_store.similarity_search("cats", k=100)) == 4  # k beyond the collection
     assert lc_store.store.count() == 4  # nothing above changed the collection
     empty = LangChainVectorStore(collection_name + "-e", embedding_function=langchain_embeddings())

@@ -9,7 +9,7 @@ async methods that are truly async against a Chroma server.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from langchain_core.documents import Document
@@ -47,11 +47,24 @@ def _chunks(
     chunks = []
     for n, text in enumerate(items):
         chunk_id = ids[n] if ids is not None and ids[n] is not None else str(uuid.uuid4())
-        meta = dict(metadatas[n]) if metadatas is not None and metadatas[n] else {}
+        given_meta = metadatas[n] if metadatas is not None else None
+        if given_meta is not None and not isinstance(given_meta, Mapping):
+            raise StoreError(f"metadatas[{n}] must be a dict, got {type(given_meta).__name__}")
+        meta = dict(given_meta) if given_meta else {}
         given = meta.get("doc_id")
         doc_id = given if isinstance(given, str) and given else chunk_id
         chunks.append(Chunk(id=chunk_id, doc_id=doc_id, text=text, metadata=meta))
     return chunks
+
+
+def _documents(documents: Iterable[Any]) -> list[Document]:
+    """Documents to write; anything else is refused by position (LangChain would fail on
+    an attribute deep inside `add_documents`)."""
+    items = list(documents)
+    for position, document in enumerate(items):
+        if not isinstance(document, Document):
+            raise StoreError(f"item {position} is a {type(document).__name__}, not a Document")
+    return items
 
 
 class LangChainVectorStore(VectorStore):
@@ -111,6 +124,12 @@ class LangChainVectorStore(VectorStore):
         **kwargs: Any,
     ) -> list[str]:
         return self.store.add(_chunks(texts, metadatas, ids))
+
+    def add_documents(self, documents: list[Document], **kwargs: Any) -> list[str]:
+        return super().add_documents(_documents(documents), **kwargs)
+
+    async def aadd_documents(self, documents: list[Document], **kwargs: Any) -> list[str]:
+        return await super().aadd_documents(_documents(documents), **kwargs)
 
     async def aadd_texts(
         self,

@@ -29,7 +29,7 @@ from llama_index.core.vector_stores.types import (
     VectorStoreQueryResult,
 )
 
-from chromabridge.errors import ConfigError
+from chromabridge.errors import ConfigError, StoreError
 from chromabridge.types import Chunk, Hit
 
 from .records import user_metadata
@@ -52,6 +52,14 @@ def node_to_chunk(node: BaseNode) -> Chunk:
         start=getattr(node, "start_char_idx", None),
         end=getattr(node, "end_char_idx", None),
     )
+
+
+def _node_chunks(nodes: Sequence[BaseNode]) -> list[Chunk]:
+    """Nodes to write as chunks; anything that is not a node is refused by position."""
+    for position, node in enumerate(nodes):
+        if not isinstance(node, BaseNode):
+            raise StoreError(f"item {position} is a {type(node).__name__}, not a LlamaIndex node")
+    return [node_to_chunk(n) for n in nodes]
 
 
 def chunk_to_node(chunk: Chunk) -> TextNode:
@@ -129,10 +137,10 @@ class LlamaIndexVectorStore(BasePydanticVectorStore):
     # -- writes ---------------------------------------------------------------------------
 
     def add(self, nodes: Sequence[BaseNode], **add_kwargs: Any) -> list[str]:
-        return self._store.add([node_to_chunk(n) for n in nodes], _embeddings(nodes))
+        return self._store.add(_node_chunks(nodes), _embeddings(nodes))
 
     async def async_add(self, nodes: Sequence[BaseNode], **kwargs: Any) -> list[str]:
-        return await self._store.aadd([node_to_chunk(n) for n in nodes], _embeddings(nodes))
+        return await self._store.aadd(_node_chunks(nodes), _embeddings(nodes))
 
     def delete(self, ref_doc_id: str, **delete_kwargs: Any) -> None:
         self._store.delete(doc_id=ref_doc_id)

@@ -127,6 +127,24 @@ def _query_call(vector: np.ndarray, k: int, flt: ChromaFilter, include: list[str
     )
 
 
+def _strings(value: Any, what: str) -> list[str]:
+    """One string or an iterable of strings, as a list; `ConfigError` naming `what`."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Iterable) and not isinstance(value, (bytes, Mapping)):
+        items = list(value)
+        if all(isinstance(item, str) for item in items):
+            return items
+    raise ConfigError(f"{what} must be a string or a list of strings, got {value!r:.80}")
+
+
+def _not_numbers(vector: object, cause: Exception | None = None) -> EmbeddingError:
+    detail = f" ({cause})" if cause is not None else ""
+    return EmbeddingError(
+        f"a query vector must be a flat sequence of numbers, got {type(vector).__name__}{detail}"
+    )
+
+
 def _first(result: Mapping[str, Any], key: str) -> list[Any]:
     """Row 0 of a query result field (Chroma nests per query embedding)."""
     rows = result.get(key)
@@ -625,15 +643,13 @@ class ChromaStore:
         if flt.where is not None:
             clauses.append(flt.where)
         if doc_id is not None:
-            doc_ids = [doc_id] if isinstance(doc_id, str) else list(doc_id)
-            if not doc_ids or not all(isinstance(d, str) and d for d in doc_ids):
+            doc_ids = _strings(doc_id, "doc_id")
+            if not doc_ids or not all(doc_ids):
                 raise ConfigError(f"doc_id must be a non-empty string or list, got {doc_id!r}")
             clauses.append({"doc_id": {"$in": doc_ids}})
         where_ = clauses[0] if len(clauses) == 1 else ({"$and": clauses} if clauses else None)
         if ids is not None:
-            id_list = [ids] if isinstance(ids, str) else list(ids)
-            if not all(isinstance(i, str) for i in id_list):
-                raise ConfigError("ids must be strings")
+            id_list = _strings(ids, "ids")
             size = self._batch_size or len(id_list) or 1
             for lo in range(0, len(id_list), size):
                 yield ("delete", {"ids": id_list[lo : lo + size], "where": where_})
@@ -721,7 +737,12 @@ class ChromaStore:
         return None
 
     def _check_query_vector(self, vector: Any, from_embedder: bool = False) -> np.ndarray:
-        values = np.asarray(vector, dtype=np.float32)
+        if isinstance(vector, (str, bytes)):  # numpy would read "1.5" as a number
+            raise _not_numbers(vector)
+        try:
+            values = np.asarray(vector, dtype=np.float32)
+        except (TypeError, ValueError) as exc:
+            raise _not_numbers(vector, exc) from exc
         if values.ndim != 1:
             raise EmbeddingError(f"a query vector must be flat, got shape {values.shape}")
         if self._dimension is not None and values.shape[0] != self._dimension:
@@ -881,7 +902,7 @@ class ChromaStore:
         if offset is not None and (not isinstance(offset, int) or offset < 0):
             raise ConfigError(f"offset must be a non-negative int, got {offset!r}")
         flt = to_chroma_filter(where, where_document)
-        id_list = None if ids is None else ([ids] if isinstance(ids, str) else list(ids))
+        id_list = None if ids is None else _strings(ids, "ids")
         result = yield (
             "get",
             {
