@@ -462,6 +462,16 @@ async def test_rejected_batches_leave_collection_unchanged(
     with pytest.raises(StoreError, match="empty text"):
         await call(flavour, store, "add", [Chunk.from_text("   ", id="blank")])
 
+    for not_a_list in (None, "text", Chunk.from_text("one", id="one")):
+        with pytest.raises(StoreError, match="add\\(\\) takes a list of Chunks"):
+            await call(flavour, store, "add", not_a_list)
+
+    with pytest.raises(ConfigError, match="lambda_mult must be a number"):
+        await call(flavour, store, "mmr", "cats", k=1, lambda_mult="high")
+
+    with pytest.raises(ConfigError, match="doc_id must be a string or a list of strings"):
+        await call(flavour, store, "delete", doc_id=5)
+
     with pytest.raises(FilterError, match=r"\$regex"):
         await call(flavour, store, "query", "cats", where={"topic": {"$regex": "c.*"}})
 

@@ -16,7 +16,7 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import VectorStore
 
-from chromabridge.errors import StoreError
+from chromabridge.errors import ConfigError, StoreError
 from chromabridge.types import Chunk, Hit
 
 from .records import user_metadata
@@ -99,6 +99,8 @@ class LangChainVectorStore(VectorStore):
                 metadata=collection_metadata,
                 **store_kwargs,
             )
+        elif not isinstance(store, ChromaStore):
+            raise ConfigError(f"store must be a ChromaStore, got {type(store).__name__}")
         self.store = store
         self._embedding_function = embedding_function
 

@@ -118,6 +118,8 @@ class LlamaIndexVectorStore(BasePydanticVectorStore):
             if collection_name is None:
                 raise ConfigError("pass store= or collection_name=")
             store = ChromaStore(collection_name, **store_kwargs)
+        elif not isinstance(store, ChromaStore):
+            raise ConfigError(f"store must be a ChromaStore, got {type(store).__name__}")
         super().__init__(stores_text=True)
         self.collection_name = store.name
         self._store = store

@@ -435,6 +435,8 @@ class ChromaStore:
         return [chunk.text for chunk in chunks]
 
     def _check_chunks(self, chunks: Iterable[Chunk]) -> list[Chunk]:
+        if isinstance(chunks, (str, bytes, Chunk)) or not isinstance(chunks, Iterable):
+            raise StoreError(f"add() takes a list of Chunks, got {type(chunks).__name__}")
         items = list(chunks)
         seen: set[str] = set()
         duplicates: list[str] = []
@@ -598,7 +600,7 @@ class ChromaStore:
     ) -> list[str]:
         """Async `add`."""
         if not self.is_async_native:
-            return await asyncio.to_thread(self.add, list(chunks), embeddings)
+            return await asyncio.to_thread(self.add, self._check_chunks(chunks), embeddings)
         items = self._check_chunks(chunks)
         if not items:
             return []
@@ -848,8 +850,9 @@ class ChromaStore:
     def _check_mmr(k: int, fetch_k: int, lambda_mult: float) -> None:
         _check_k(k)
         _check_k(fetch_k, "fetch_k")
-        if not 0.0 <= lambda_mult <= 1.0:
-            raise ConfigError(f"lambda_mult must be within [0, 1], got {lambda_mult!r}")
+        number = isinstance(lambda_mult, (int, float)) and not isinstance(lambda_mult, bool)
+        if not number or not 0.0 <= lambda_mult <= 1.0:
+            raise ConfigError(f"lambda_mult must be a number within [0, 1], got {lambda_mult!r}")
 
     def mmr(
         self,
