@@ -1,0 +1,249 @@
+"""What the parts of `ChromaStore` share: its state, opening the collection, and the
+plan drivers.
+
+Each operation is written once, as a plan: a generator that yields the Chroma calls it
+needs, as (method name, keyword arguments), and receives their results. `_drive` runs a
+plan on a blocking client and `_adrive` on `AsyncHttpClient`, so the async twins are
+truly async against a server without a second copy of the logic. A Chroma exception is
+thrown into the plan as a `StoreError`, so plans can undo or re-raise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import Callable, Generator, Iterable, Mapping
+from typing import Any, TypeVar, cast, get_args
+
+from chromadb.api import ClientAPI
+from chromadb.errors import NotFoundError
+
+from chromabridge.embedders import Embedder
+from chromabridge.errors import (
+    ChromaBridgeError,
+    ConfigError,
+    EmbedderMismatchError,
+    EmbeddingError,
+    StoreError,
+)
+
+from . import guard
+from .clients import Connection
+from .records import Space
+
+__all__ = ["StoreBase"]
+
+T = TypeVar("T")
+#: Called after a successful write: ("upsert", ids), ("delete", ids or None when the
+#: deleted set is only known as a filter), or ("clear", None).
+ChangeListener = Callable[[str, "list[str] | None"], None]
+#: One Chroma call a plan needs: (method name, keyword arguments).
+Call = tuple[str, dict[str, Any]]
+Plan = Generator[Call, Any, T]
+
+SPACES: tuple[str, ...] = get_args(Space)
+#: What `include` asks for to rebuild chunks.
+RECORD = ["documents", "metadatas"]
+
+
+def check_k(k: object, what: str = "k") -> int:
+    if isinstance(k, bool) or not isinstance(k, int) or k <= 0:
+        raise ConfigError(f"{what} must be a positive int, got {k!r}")
+    return k
+
+
+def _space_of(collection: Any) -> Space:
+    config: Mapping[str, Any] = collection.configuration or {}
+    for index in ("hnsw", "spann"):
+        space = (config.get(index) or {}).get("space")
+        if space in SPACES:
+            return cast(Space, space)
+    space = (collection.metadata or {}).get("hnsw:space", "l2")
+    return cast(Space, space if space in SPACES else "l2")
+
+
+def strings(value: Any, what: str) -> list[str]:
+    """One string or an iterable of strings, as a list; `ConfigError` naming `what`."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Iterable) and not isinstance(value, (bytes, Mapping)):
+        items = list(value)
+        if all(isinstance(item, str) for item in items):
+            return items
+    raise ConfigError(f"{what} must be a string or a list of strings, got {value!r:.80}")
+
+
+def first(result: Mapping[str, Any], key: str) -> list[Any]:
+    """Row 0 of a query result field (Chroma nests per query embedding)."""
+    rows = result.get(key)
+    return list(rows[0]) if rows else []
+
+
+class StoreBase:
+    """State, opening and drivers; `ChromaStore` sets the state in its constructor."""
+
+    name: str
+    embedder: Embedder | None
+    _conn: Connection
+    _distance: Space | None
+    _hnsw: dict[str, Any]
+    _extra_metadata: dict[str, Any]
+    _space: Space
+    _dimension: int | None
+    _batch_size: int
+    _metadata: dict[str, Any]
+    _collection: Any
+    _async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any]
+    _listeners: list[ChangeListener]
+
+    @property
+    def is_async_native(self) -> bool:
+        """True when async methods talk to Chroma asynchronously (a server)."""
+        return self._conn.async_client is not None or self._conn.async_factory is not None
+
+    def subscribe(self, listener: ChangeListener) -> Callable[[], None]:
+        """Call `listener` after each write made through this store; returns unsubscribe.
+
+        Derived indexes (the hybrid retriever's BM25 index) stay consistent this way;
+        writes by other processes are not seen and need their own refresh.
+        """
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def _notify(self, change: str, ids: list[str] | None) -> None:
+        for listener in list(self._listeners):
+            listener(change, ids)
+
+    # -- opening ------------------------------------------------------------------------------
+
+    def _configuration(self) -> dict[str, Any]:
+        return {"hnsw": {"space": self._distance or "cosine", **self._hnsw}}
+
+    def _adopt(self, collection: Any) -> None:
+        """Check an opened collection against our embedder and arguments."""
+        guard.check(self.name, collection.metadata, self.embedder)
+        space = _space_of(collection)
+        if self._distance is not None and self._distance != space:
+            raise ConfigError(
+                f"collection {self.name!r} exists with distance {space!r}, not "
+                f"{self._distance!r}; drop distance= or use another collection"
+            )
+        self._space = space
+        self._metadata = dict(collection.metadata or {})
+        self._dimension = guard.recorded_dimension(collection.metadata) or (
+            self.embedder.dimension if self.embedder else None
+        )
+
+    def _open_plan(self) -> Plan[Any]:
+        try:
+            collection = yield ("get_collection", {"name": self.name, "embedding_function": None})
+        except StoreError as exc:
+            if not isinstance(exc.__cause__, NotFoundError):
+                raise
+            metadata = guard.record(
+                self._extra_metadata,
+                self.embedder,
+                self.embedder.dimension if self.embedder else None,
+            ) or (self._extra_metadata or None)
+            collection = yield (
+                "get_or_create_collection",
+                {
+                    "name": self.name,
+                    "configuration": self._configuration(),
+                    "metadata": metadata,
+                    "embedding_function": None,
+                },
+            )
+        self._adopt(collection)
+        self._batch_size = int((yield ("get_max_batch_size", {})))
+        return collection
+
+    def _open_sync(self, client: ClientAPI) -> Any:
+        return self._drive(self._open_plan(), client)
+
+    async def _acollection(self) -> Any:
+        """This event loop's async collection (AsyncHttpClient is bound to its loop)."""
+        loop = asyncio.get_running_loop()
+        collection = self._async.get(loop)
+        if collection is None:
+            if self._conn.async_client is not None:
+                client: Any = self._conn.async_client
+            else:
+                assert self._conn.async_factory is not None
+                try:
+                    client = await self._conn.async_factory()
+                except Exception as exc:
+                    raise StoreError(f"cannot open Chroma ({self._conn.label}): {exc}") from exc
+            collection = await self._adrive(self._open_plan(), client)
+            self._async[loop] = collection
+        return collection
+
+    def _require_sync(self) -> Any:
+        if self._collection is None:
+            raise ConfigError(
+                f"ChromaStore {self.name!r} was given only an async client; use the async "
+                "methods (aadd, aquery, ...) or pass a blocking client too"
+            )
+        return self._collection
+
+    # -- drivers ------------------------------------------------------------------------------
+
+    def _fail(self, name: str, exc: Exception) -> StoreError:
+        if isinstance(exc, ChromaBridgeError):
+            return exc if isinstance(exc, StoreError) else StoreError(str(exc))
+        return StoreError(
+            f"Chroma {name} on collection {self.name!r} ({self._conn.label}) failed: "
+            f"{type(exc).__name__}: {exc}"
+        )
+
+    def _drive(self, plan: Plan[T], target: Any) -> T:
+        """Run `plan` against a blocking client or collection."""
+        try:
+            call = next(plan)
+            while True:
+                name, kwargs = call
+                try:
+                    result = getattr(target, name)(**kwargs)
+                except Exception as exc:  # chromadb and httpx raise many types
+                    error = self._fail(name, exc)
+                    error.__cause__ = exc
+                    call = plan.throw(error)
+                    continue
+                call = plan.send(result)
+        except StopIteration as stop:
+            return cast(T, stop.value)
+
+    async def _adrive(self, plan: Plan[T], target: Any) -> T:
+        """Run `plan` against an async client or collection."""
+        try:
+            call = next(plan)
+            while True:
+                name, kwargs = call
+                try:
+                    result = await getattr(target, name)(**kwargs)
+                except Exception as exc:
+                    error = self._fail(name, exc)
+                    error.__cause__ = exc
+                    call = plan.throw(error)
+                    continue
+                call = plan.send(result)
+        except StopIteration as stop:
+            return cast(T, stop.value)
+
+    def _run(self, plan: Plan[T]) -> T:
+        return self._drive(plan, self._require_sync())
+
+    async def _arun(self, plan: Plan[T]) -> T:
+        return await self._adrive(plan, await self._acollection())
+
+    # -- checks -------------------------------------------------------------------------------
+
+    def _mismatch(self, dim: int, what: str, from_embedder: bool) -> EmbeddingError:
+        """Wrong-size vectors: the embedder's fault (a mismatch) or the caller's."""
+        message = (
+            f"{what} {dim} dimensions but collection {self.name!r} holds "
+            f"{self._dimension}-dimensional vectors"
+        )
+        if from_embedder and self.embedder is not None:
+            return EmbedderMismatchError(f"embedder {self.embedder.name!r}: {message}")
+        return EmbeddingError(message)

@@ -1,0 +1,355 @@
+"""`ChromaStore`'s reads: vector query, ids-and-distances query, MMR, get, count, paging."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from chromabridge.errors import ConfigError, EmbeddingError
+from chromabridge.types import Chunk, Hit
+
+from .base import RECORD, Plan, StoreBase, check_k, first, strings
+from .filters import ChromaFilter, to_chroma_filter
+from .mmr import mmr_select
+from .records import record_to_chunk, relevance
+
+__all__ = ["StoreReads"]
+
+
+def _query_call(
+    vector: np.ndarray, k: int, flt: ChromaFilter, include: list[str]
+) -> tuple[str, dict[str, Any]]:
+    """The Chroma `query` call of one vector search."""
+    return (
+        "query",
+        {
+            "query_embeddings": [vector],
+            "n_results": k,
+            "where": flt.where,
+            "where_document": flt.where_document,
+            "include": include,
+        },
+    )
+
+
+def _not_numbers(vector: object, cause: Exception | None = None) -> EmbeddingError:
+    detail = f" ({cause})" if cause is not None else ""
+    return EmbeddingError(
+        f"a query vector must be a flat sequence of numbers, got {type(vector).__name__}{detail}"
+    )
+
+
+class StoreReads(StoreBase):
+    """Reads of `ChromaStore` (see there for the user's view)."""
+
+    def _hits(self, result: Mapping[str, Any]) -> list[Hit]:
+        ids = first(result, "ids")
+        docs = first(result, "documents") or [None] * len(ids)
+        metas = first(result, "metadatas") or [None] * len(ids)
+        dists = [float(d) for d in first(result, "distances")]
+        space = self._space
+        return [
+            Hit(
+                chunk=record_to_chunk(record_id, doc, meta),
+                score=relevance(dist, space),
+                distance=dist,
+            )
+            for record_id, doc, meta, dist in zip(ids, docs, metas, dists, strict=True)
+        ]
+
+    def _query_plan(
+        self, vector: np.ndarray, k: int, flt: ChromaFilter, with_vectors: bool = False
+    ) -> Plan[tuple[list[Hit], list[Any]]]:
+        include = [*RECORD, "distances"] + (["embeddings"] if with_vectors else [])
+        result = yield _query_call(vector, k, flt, include)
+        return self._hits(result), first(result, "embeddings") if with_vectors else []
+
+    def _query_vector(self, text: str | None, embedding: Sequence[float] | None) -> Any:
+        if (text is None) == (embedding is None):
+            raise ConfigError("pass exactly one of text= or embedding=")
+        if embedding is not None:
+            return self._check_query_vector(embedding)
+        if not isinstance(text, str):
+            raise ConfigError(f"query text must be a str, got {type(text).__name__}")
+        if self.embedder is None:
+            raise ConfigError(f"ChromaStore {self.name!r} has no embedder; pass embedding=")
+        return None
+
+    def _check_query_vector(self, vector: Any, from_embedder: bool = False) -> np.ndarray:
+        if isinstance(vector, (str, bytes)):  # numpy would read "1.5" as a number
+            raise _not_numbers(vector)
+        try:
+            values = np.asarray(vector, dtype=np.float32)
+        except (TypeError, ValueError) as exc:
+            raise _not_numbers(vector, exc) from exc
+        if values.ndim != 1:
+            raise EmbeddingError(f"a query vector must be flat, got shape {values.shape}")
+        if self._dimension is not None and values.shape[0] != self._dimension:
+            raise self._mismatch(values.shape[0], "the query vector has", from_embedder)
+        # one reduction on the usual path: NaN and inf survive a sum (an overflowing sum
+        # of finite values falls through to the exact test)
+        if not math.isfinite(values.sum()) and not np.isfinite(values).all():
+            raise EmbeddingError("the query vector has NaN or inf")
+        return values
+
+    def _query_args(
+        self, text: str | None, embedding: Sequence[float] | None, k: int, where: Any, wd: Any
+    ) -> tuple[np.ndarray, ChromaFilter]:
+        """Checks shared by every query (k, filter, vector), embedding `text` if given."""
+        check_k(k)
+        flt = to_chroma_filter(where, wd)
+        vector = self._query_vector(text, embedding)
+        if vector is None:
+            assert self.embedder is not None and text is not None
+            vector = self._check_query_vector(self.embedder.embed_query(text), True)
+        return vector, flt
+
+    async def _aquery_args(
+        self, text: str | None, embedding: Sequence[float] | None, k: int, where: Any, wd: Any
+    ) -> tuple[np.ndarray, ChromaFilter]:
+        """Async `_query_args` (the embedder's async call)."""
+        check_k(k)
+        flt = to_chroma_filter(where, wd)
+        vector = self._query_vector(text, embedding)
+        if vector is None:
+            assert self.embedder is not None and text is not None
+            vector = self._check_query_vector(await self.embedder.aembed_query(text), True)
+        return vector, flt
+
+    def query(
+        self,
+        text: str | None = None,
+        embedding: Sequence[float] | None = None,
+        k: int = 4,
+        where: Any = None,
+        where_document: Any = None,
+    ) -> list[Hit]:
+        """The `k` nearest chunks to `text` (embedded here) or to `embedding`."""
+        vector, flt = self._query_args(text, embedding, k, where, where_document)
+        return self._run(self._query_plan(vector, k, flt))[0]
+
+    async def aquery(
+        self,
+        text: str | None = None,
+        embedding: Sequence[float] | None = None,
+        k: int = 4,
+        where: Any = None,
+        where_document: Any = None,
+    ) -> list[Hit]:
+        """Async `query`."""
+        if not self.is_async_native:
+            return await asyncio.to_thread(self.query, text, embedding, k, where, where_document)
+        vector, flt = await self._aquery_args(text, embedding, k, where, where_document)
+        return (await self._arun(self._query_plan(vector, k, flt)))[0]
+
+    def _nearest_plan(
+        self, vector: np.ndarray, k: int, flt: ChromaFilter
+    ) -> Plan[list[tuple[str, float]]]:
+        result = yield _query_call(vector, k, flt, ["distances"])
+        distances = map(float, first(result, "distances"))
+        return list(zip(first(result, "ids"), distances, strict=True))
+
+    def nearest(
+        self,
+        text: str | None = None,
+        embedding: Sequence[float] | None = None,
+        k: int = 4,
+        where: Any = None,
+        where_document: Any = None,
+    ) -> list[tuple[str, float]]:
+        """(id, distance) of the `k` nearest chunks, nearest first, without reading their
+        records: for callers that fuse or cut candidate lists before reading the few
+        they return (`HybridRetriever`)."""
+        vector, flt = self._query_args(text, embedding, k, where, where_document)
+        return self._run(self._nearest_plan(vector, k, flt))
+
+    async def anearest(
+        self,
+        text: str | None = None,
+        embedding: Sequence[float] | None = None,
+        k: int = 4,
+        where: Any = None,
+        where_document: Any = None,
+    ) -> list[tuple[str, float]]:
+        """Async `nearest`."""
+        if not self.is_async_native:
+            return await asyncio.to_thread(self.nearest, text, embedding, k, where, where_document)
+        vector, flt = await self._aquery_args(text, embedding, k, where, where_document)
+        return await self._arun(self._nearest_plan(vector, k, flt))
+
+    def _mmr_pick(
+        self, vector: np.ndarray, found: tuple[list[Hit], list[Any]], k: int, lam: float
+    ) -> list[Hit]:
+        hits, vectors = found
+        return [hits[i] for i in mmr_select(vector, vectors, k, lam)]
+
+    @staticmethod
+    def _check_mmr(k: int, fetch_k: int, lambda_mult: float) -> None:
+        check_k(k)
+        check_k(fetch_k, "fetch_k")
+        number = isinstance(lambda_mult, (int, float)) and not isinstance(lambda_mult, bool)
+        if not number or not 0.0 <= lambda_mult <= 1.0:
+            raise ConfigError(f"lambda_mult must be a number within [0, 1], got {lambda_mult!r}")
+
+    def mmr(
+        self,
+        text: str | None = None,
+        embedding: Sequence[float] | None = None,
+        k: int = 4,
+        fetch_k: int = 20,
+        lambda_mult: float = 0.5,
+        where: Any = None,
+        where_document: Any = None,
+    ) -> list[Hit]:
+        """Maximal marginal relevance: `k` of the `fetch_k` nearest, diverse among
+        themselves. Scores are each hit's plain relevance to the query."""
+        self._check_mmr(k, fetch_k, lambda_mult)
+        vector, flt = self._query_args(text, embedding, k, where, where_document)
+        found = self._run(self._query_plan(vector, max(k, fetch_k), flt, with_vectors=True))
+        return self._mmr_pick(vector, found, k, lambda_mult)
+
+    async def ammr(
+        self,
+        text: str | None = None,
+        embedding: Sequence[float] | None = None,
+        k: int = 4,
+        fetch_k: int = 20,
+        lambda_mult: float = 0.5,
+        where: Any = None,
+        where_document: Any = None,
+    ) -> list[Hit]:
+        """Async `mmr`."""
+        if not self.is_async_native:
+            return await asyncio.to_thread(
+                self.mmr, text, embedding, k, fetch_k, lambda_mult, where, where_document
+            )
+        self._check_mmr(k, fetch_k, lambda_mult)
+        vector, flt = await self._aquery_args(text, embedding, k, where, where_document)
+        plan = self._query_plan(vector, max(k, fetch_k), flt, with_vectors=True)
+        return self._mmr_pick(vector, await self._arun(plan), k, lambda_mult)
+
+    def _get_plan(
+        self,
+        ids: Sequence[str] | None,
+        where: Any,
+        where_document: Any,
+        limit: int | None,
+        offset: int | None,
+        text: bool = True,
+    ) -> Plan[list[Chunk]]:
+        if limit is not None:
+            check_k(limit, "limit")
+        if offset is not None and (not isinstance(offset, int) or offset < 0):
+            raise ConfigError(f"offset must be a non-negative int, got {offset!r}")
+        flt = to_chroma_filter(where, where_document)
+        id_list = None if ids is None else strings(ids, "ids")
+        result = yield (
+            "get",
+            {
+                "ids": id_list,
+                "where": flt.where,
+                "where_document": flt.where_document,
+                "limit": limit,
+                "offset": offset,
+                "include": RECORD if text else ["metadatas"],
+            },
+        )
+        docs = result["documents"] if text else [""] * len(result["ids"])
+        chunks = [
+            record_to_chunk(i, d, m)
+            for i, d, m in zip(result["ids"], docs, result["metadatas"], strict=True)
+        ]
+        if id_list is not None:  # Chroma returns ids in storage order; callers expect theirs
+            order = {record_id: n for n, record_id in enumerate(id_list)}
+            chunks.sort(key=lambda c: order.get(c.id, len(order)))
+        return chunks
+
+    def get(
+        self,
+        ids: Sequence[str] | None = None,
+        *,
+        where: Any = None,
+        where_document: Any = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        text: bool = True,
+    ) -> list[Chunk]:
+        """Chunks by id (in the order asked; missing ids are skipped) or by filter.
+
+        `text=False` fetches metadata only (chunk text left empty): bookkeeping scans
+        over large collections need not move every document's text.
+        """
+        return self._run(self._get_plan(ids, where, where_document, limit, offset, text))
+
+    async def aget(
+        self,
+        ids: Sequence[str] | None = None,
+        *,
+        where: Any = None,
+        where_document: Any = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        text: bool = True,
+    ) -> list[Chunk]:
+        """Async `get`."""
+        if not self.is_async_native:
+            return await asyncio.to_thread(
+                self.get,
+                ids,
+                where=where,
+                where_document=where_document,
+                limit=limit,
+                offset=offset,
+                text=text,
+            )
+        return await self._arun(self._get_plan(ids, where, where_document, limit, offset, text))
+
+    def _count_plan(self) -> Plan[int]:
+        return int((yield ("count", {})))
+
+    def count(self) -> int:
+        """Number of records in the collection."""
+        return self._run(self._count_plan())
+
+    async def acount(self) -> int:
+        """Async `count`."""
+        if not self.is_async_native:
+            return await asyncio.to_thread(self.count)
+        return await self._arun(self._count_plan())
+
+    def iter_chunks(
+        self, page_size: int = 1000, *, where: Any = None, text: bool = True
+    ) -> Iterator[Chunk]:
+        """Every chunk (or those matching `where`), fetched `page_size` at a time."""
+        check_k(page_size, "page_size")
+        offset = 0
+        while True:
+            page = self.get(where=where, limit=page_size, offset=offset, text=text)
+            yield from page
+            if len(page) < page_size:
+                return
+            offset += page_size
+
+    def __iter__(self) -> Iterator[Chunk]:
+        return self.iter_chunks()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    async def aiter_chunks(
+        self, page_size: int = 1000, *, where: Any = None, text: bool = True
+    ) -> AsyncIterator[Chunk]:
+        """Async `iter_chunks` (an async generator)."""
+        check_k(page_size, "page_size")
+        offset = 0
+        while True:
+            page = await self.aget(where=where, limit=page_size, offset=offset, text=text)
+            for chunk in page:
+                yield chunk
+            if len(page) < page_size:
+                return
+            offset += page_size

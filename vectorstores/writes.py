@@ -1,0 +1,308 @@
+"""`ChromaStore`'s writes: add (validated, batched, rolled back on failure), delete, clear."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Container, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from chromabridge.errors import ChromaBridgeError, ConfigError, EmbeddingError, StoreError
+from chromabridge.types import Chunk
+
+from . import guard
+from .base import RECORD, Plan, StoreBase, strings
+from .filters import to_chroma_filter
+from .records import chunk_metadata
+
+__all__ = ["StoreWrites"]
+
+#: From this many ids on, `add` first asks which exist: a batch of new ids is written with
+#: Chroma's `add`, which costs about 9% less than `upsert` with our bookkeeping keys
+#: (benchmarks/vectorstores.py); below it the extra read costs more than it saves.
+_CHECK_BEFORE_ADD = 100
+
+
+def _exact_ids(ids: Any, where: Any, doc_id: Any) -> list[str] | None:
+    """The deleted ids when the call named them exactly, else None (filter-defined)."""
+    if ids is None or where is not None or doc_id is not None:
+        return None
+    return [ids] if isinstance(ids, str) else list(ids)
+
+
+class StoreWrites(StoreBase):
+    """Writes of `ChromaStore` (see there for the user's view)."""
+
+    def _texts_to_embed(self, chunks: Sequence[Chunk]) -> list[str]:
+        if self.embedder is None:
+            raise ConfigError(
+                f"ChromaStore {self.name!r} has no embedder: pass embedder= when creating "
+                "it, or embeddings= to add()"
+            )
+        for chunk in chunks:
+            if not chunk.text.strip():
+                raise StoreError(
+                    f"chunk {chunk.id!r} has empty text; there is nothing to embed "
+                    "(pass embeddings= to store an embedding-only record)"
+                )
+        return [chunk.text for chunk in chunks]
+
+    def _check_chunks(self, chunks: Iterable[Chunk]) -> list[Chunk]:
+        if isinstance(chunks, (str, bytes, Chunk)) or not isinstance(chunks, Iterable):
+            raise StoreError(f"add() takes a list of Chunks, got {type(chunks).__name__}")
+        items = list(chunks)
+        seen: set[str] = set()
+        duplicates: list[str] = []
+        for position, chunk in enumerate(items):
+            if not isinstance(chunk, Chunk):
+                raise StoreError(f"item {position} is a {type(chunk).__name__}, not a Chunk")
+            if not isinstance(chunk.id, str) or not chunk.id:
+                raise StoreError(
+                    f"item {position} has id {chunk.id!r}; ids must be non-empty strings"
+                )
+            if not isinstance(chunk.text, str):
+                raise StoreError(f"chunk {chunk.id!r} has text of type {type(chunk.text).__name__}")
+            if chunk.id in seen:
+                duplicates.append(chunk.id)
+            seen.add(chunk.id)
+        if duplicates:
+            shown = ", ".join(repr(d) for d in duplicates[:5])
+            raise StoreError(
+                f"duplicate ids in one add: {shown}"
+                + (f" and {len(duplicates) - 5} more" if len(duplicates) > 5 else "")
+                + "; nothing was written"
+            )
+        return items
+
+    def _check_vectors(
+        self, vectors: Any, chunks: Sequence[Chunk], from_embedder: bool = False
+    ) -> np.ndarray:
+        try:
+            matrix = np.asarray(vectors, dtype=np.float32)
+        except (TypeError, ValueError) as exc:
+            raise EmbeddingError(
+                "embeddings are ragged or not numeric: every vector must have the same "
+                "number of floats"
+            ) from exc
+        if matrix.ndim != 2 or matrix.shape[0] != len(chunks):
+            raise EmbeddingError(
+                f"got {matrix.shape[0] if matrix.ndim else 0} embeddings for {len(chunks)} chunks"
+            )
+        dim = matrix.shape[1]
+        expected = self._dimension
+        if expected is not None and dim != expected:
+            raise self._mismatch(dim, "embeddings have", from_embedder)
+        if not np.isfinite(matrix).all():
+            row = int(np.argwhere(~np.isfinite(matrix))[0][0])
+            raise EmbeddingError(f"embedding for chunk {chunks[row].id!r} has NaN or inf")
+        return matrix
+
+    def _add_plan(
+        self, chunks: Sequence[Chunk], matrix: np.ndarray, from_embedder: bool
+    ) -> Plan[list[str]]:
+        if self._dimension is None and chunks:
+            peek = yield ("get", {"limit": 1, "include": ["embeddings"]})
+            stored = peek.get("embeddings")
+            if stored is not None and len(stored):
+                self._dimension = len(stored[0])
+            matrix = self._check_vectors(matrix, chunks, from_embedder)
+            self._dimension = self._dimension or int(matrix.shape[1])
+        update = guard.record(self._metadata, self.embedder, self._dimension)
+        if update is not None:
+            yield ("modify", {"metadata": update})
+            self._metadata = update
+        ids = [chunk.id for chunk in chunks]
+        size = self._batch_size or len(ids) or 1
+        spans = [(lo, min(lo + size, len(ids))) for lo in range(0, len(ids), size)]
+        snapshot: dict[str, Any] | None = None
+        existing: Container[str] | None = None  # None: not asked, so upsert
+        if len(spans) > 1:  # one upsert is atomic in Chroma; several need an undo record
+            snapshot = existing = yield from self._snapshot_plan(ids, spans)
+        elif len(ids) >= _CHECK_BEFORE_ADD:
+            found = yield ("get", {"ids": ids, "include": []})
+            existing = set(found["ids"])
+        done = 0
+        try:
+            for lo, hi in spans:
+                fresh = existing is not None and not any(i in existing for i in ids[lo:hi])
+                yield (
+                    "add" if fresh else "upsert",
+                    {
+                        "ids": ids[lo:hi],
+                        "embeddings": matrix[lo:hi],
+                        "documents": [chunk.text for chunk in chunks[lo:hi]],
+                        "metadatas": [chunk_metadata(chunk) for chunk in chunks[lo:hi]],
+                    },
+                )
+                done = hi
+        except StoreError as exc:
+            if snapshot is not None:
+                yield from self._undo_plan(ids[: min(done + size, len(ids))], snapshot, size)
+                raise StoreError(
+                    f"{exc} (the {done} records already written were rolled back)"
+                ) from exc
+            raise
+        return ids
+
+    def _snapshot_plan(self, ids: list[str], spans: list[tuple[int, int]]) -> Plan[dict[str, Any]]:
+        """What the records about to be overwritten held, to undo a half-done write."""
+        existing: dict[str, Any] = {}
+        for lo, hi in spans:
+            found = yield ("get", {"ids": ids[lo:hi], "include": [*RECORD, "embeddings"]})
+            for i, record_id in enumerate(found["ids"]):
+                existing[record_id] = (
+                    found["embeddings"][i],
+                    found["documents"][i],
+                    found["metadatas"][i],
+                )
+        return existing
+
+    def _undo_plan(self, touched: list[str], snapshot: dict[str, Any], size: int) -> Plan[None]:
+        new = [i for i in touched if i not in snapshot]
+        for lo in range(0, len(new), size):
+            yield ("delete", {"ids": new[lo : lo + size]})
+        old = [i for i in touched if i in snapshot]
+        for lo in range(0, len(old), size):
+            part = old[lo : lo + size]
+            yield (
+                "upsert",
+                {
+                    "ids": part,
+                    "embeddings": [snapshot[i][0] for i in part],
+                    "documents": [snapshot[i][1] for i in part],
+                    "metadatas": [snapshot[i][2] or None for i in part],
+                },
+            )
+
+    def add(
+        self, chunks: Iterable[Chunk], embeddings: Sequence[Sequence[float]] | None = None
+    ) -> list[str]:
+        """Upsert `chunks` (embedding them unless `embeddings` is given); return their ids.
+
+        Any number of chunks works: writes are split at the client's max batch size. All
+        input is validated before the first write, and a write that fails half-way is
+        rolled back, so a rejected call leaves the collection as it was. Batches whose ids
+        were all absent when the call began go through Chroma's cheaper `add`; should
+        another writer create one of those ids meanwhile, its record is kept, as if it
+        had written after this call.
+        """
+        items = self._check_chunks(chunks)
+        if not items:
+            return []
+        from_embedder = embeddings is None
+        vectors = (
+            self._embed_documents(self._texts_to_embed(items)) if from_embedder else embeddings
+        )
+        matrix = self._check_vectors(vectors, items, from_embedder)
+        ids = self._run(self._add_plan(items, matrix, from_embedder))
+        self._notify("upsert", ids)
+        return ids
+
+    async def aadd(
+        self, chunks: Iterable[Chunk], embeddings: Sequence[Sequence[float]] | None = None
+    ) -> list[str]:
+        """Async `add`."""
+        if not self.is_async_native:
+            return await asyncio.to_thread(self.add, self._check_chunks(chunks), embeddings)
+        items = self._check_chunks(chunks)
+        if not items:
+            return []
+        from_embedder = embeddings is None
+        if embeddings is None:
+            embeddings = await self._aembed_documents(self._texts_to_embed(items))
+        matrix = self._check_vectors(embeddings, items, from_embedder)
+        ids = await self._arun(self._add_plan(items, matrix, from_embedder))
+        self._notify("upsert", ids)
+        return ids
+
+    def _embed_documents(self, texts: list[str]) -> list[list[float]]:
+        assert self.embedder is not None
+        try:
+            return self.embedder.embed_documents(texts)
+        except ChromaBridgeError:
+            raise
+        except Exception as exc:
+            raise EmbeddingError(f"embedder {self.embedder.name!r} failed: {exc}") from exc
+
+    async def _aembed_documents(self, texts: list[str]) -> list[list[float]]:
+        assert self.embedder is not None
+        try:
+            return await self.embedder.aembed_documents(texts)
+        except ChromaBridgeError:
+            raise
+        except Exception as exc:
+            raise EmbeddingError(f"embedder {self.embedder.name!r} failed: {exc}") from exc
+
+    # -- deletes ------------------------------------------------------------------------------
+
+    def _delete_plan(
+        self,
+        ids: Sequence[str] | None,
+        where: Any,
+        doc_id: str | Sequence[str] | None,
+    ) -> Plan[None]:
+        if ids is None and where is None and doc_id is None:
+            raise ConfigError("delete() needs ids=, where= or doc_id= (use clear() to empty)")
+        clauses: list[dict[str, Any]] = []
+        flt = to_chroma_filter(where)
+        if flt.where is not None:
+            clauses.append(flt.where)
+        if doc_id is not None:
+            doc_ids = strings(doc_id, "doc_id")
+            if not doc_ids or not all(doc_ids):
+                raise ConfigError(f"doc_id must be a non-empty string or list, got {doc_id!r}")
+            clauses.append({"doc_id": {"$in": doc_ids}})
+        where_ = clauses[0] if len(clauses) == 1 else ({"$and": clauses} if clauses else None)
+        if ids is not None:
+            id_list = strings(ids, "ids")
+            size = self._batch_size or len(id_list) or 1
+            for lo in range(0, len(id_list), size):
+                yield ("delete", {"ids": id_list[lo : lo + size], "where": where_})
+        else:
+            yield ("delete", {"where": where_, "where_document": flt.where_document})
+
+    def delete(
+        self,
+        ids: Sequence[str] | None = None,
+        *,
+        where: Any = None,
+        doc_id: str | Sequence[str] | None = None,
+    ) -> None:
+        """Delete by ids, by filter, or every chunk of one or more source documents."""
+        self._run(self._delete_plan(ids, where, doc_id))
+        self._notify("delete", _exact_ids(ids, where, doc_id))
+
+    async def adelete(
+        self,
+        ids: Sequence[str] | None = None,
+        *,
+        where: Any = None,
+        doc_id: str | Sequence[str] | None = None,
+    ) -> None:
+        """Async `delete`."""
+        if not self.is_async_native:
+            return await asyncio.to_thread(self.delete, ids, where=where, doc_id=doc_id)
+        await self._arun(self._delete_plan(ids, where, doc_id))
+        self._notify("delete", _exact_ids(ids, where, doc_id))
+        return None
+
+    def _clear_plan(self) -> Plan[None]:
+        while True:
+            page = yield ("get", {"limit": self._batch_size or 1000, "include": []})
+            if not page["ids"]:
+                return
+            yield ("delete", {"ids": page["ids"]})
+
+    def clear(self) -> None:
+        """Delete every record, keeping the collection and its settings."""
+        self._run(self._clear_plan())
+        self._notify("clear", None)
+
+    async def aclear(self) -> None:
+        """Async `clear`."""
+        if not self.is_async_native:
+            return await asyncio.to_thread(self.clear)
+        await self._arun(self._clear_plan())
+        self._notify("clear", None)
+        return None
