@@ -56,10 +56,12 @@ def node_to_chunk(node: BaseNode) -> Chunk:
 
 def _node_chunks(nodes: Sequence[BaseNode]) -> list[Chunk]:
     """Nodes to write as chunks; anything that is not a node is refused by position."""
+    chunks = []
     for position, node in enumerate(nodes):
         if not isinstance(node, BaseNode):
             raise StoreError(f"item {position} is a {type(node).__name__}, not a LlamaIndex node")
-    return [node_to_chunk(n) for n in nodes]
+        chunks.append(node_to_chunk(node))
+    return chunks
 
 
 def chunk_to_node(chunk: Chunk) -> TextNode:

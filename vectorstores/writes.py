@@ -31,6 +31,13 @@ def _exact_ids(ids: Any, where: Any, doc_id: Any) -> list[str] | None:
     return [ids] if isinstance(ids, str) else list(ids)
 
 
+def _listed(chunks: Iterable[Chunk]) -> list[Chunk]:
+    """`add`'s argument as a list (read here, in the caller's thread), or a `StoreError`."""
+    if isinstance(chunks, (str, bytes, Chunk)) or not isinstance(chunks, Iterable):
+        raise StoreError(f"add() takes a list of Chunks, got {type(chunks).__name__}")
+    return list(chunks)
+
+
 class StoreWrites(StoreBase):
     """Writes of `ChromaStore` (see there for the user's view)."""
 
@@ -49,9 +56,7 @@ class StoreWrites(StoreBase):
         return [chunk.text for chunk in chunks]
 
     def _check_chunks(self, chunks: Iterable[Chunk]) -> list[Chunk]:
-        if isinstance(chunks, (str, bytes, Chunk)) or not isinstance(chunks, Iterable):
-            raise StoreError(f"add() takes a list of Chunks, got {type(chunks).__name__}")
-        items = list(chunks)
+        items = _listed(chunks)
         seen: set[str] = set()
         duplicates: list[str] = []
         for position, chunk in enumerate(items):
@@ -204,7 +209,7 @@ class StoreWrites(StoreBase):
     ) -> list[str]:
         """Async `add`."""
         if not self.is_async_native:
-            return await asyncio.to_thread(self.add, self._check_chunks(chunks), embeddings)
+            return await asyncio.to_thread(self.add, _listed(chunks), embeddings)
         items = self._check_chunks(chunks)
         if not items:
             return []
