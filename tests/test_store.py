@@ -594,6 +594,18 @@ def test_metadata_is_normalised_on_write(collection_name: str) -> None:
     assert [h.chunk.id for h in store.query("text", where={"author.name": "Ada"})] == ["m"]
 
 
+async def test_delete_by_an_iterator_of_ids(
+    make_store: Callable[..., ChromaStore], flavour: str
+) -> None:
+    store = make_store()
+    await call(flavour, store, "add", docs())
+    events: list[tuple[str, list[str] | None]] = []
+    store.subscribe(lambda change, ids: events.append((change, ids)))
+    await call(flavour, store, "delete", (i for i in ["cats-0", "dogs-0"]))
+    assert events == [("delete", ["cats-0", "dogs-0"])]  # listeners learn what went
+    assert {c.id for c in store.get()} == {f"{k}-0" for k in TEXTS} - {"cats-0", "dogs-0"}
+
+
 async def test_change_listeners_see_every_write(
     make_store: Callable[..., ChromaStore], flavour: str
 ) -> None:

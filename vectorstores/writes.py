@@ -24,11 +24,9 @@ __all__ = ["StoreWrites"]
 _CHECK_BEFORE_ADD = 100
 
 
-def _exact_ids(ids: Any, where: Any, doc_id: Any) -> list[str] | None:
+def _exact_ids(ids: list[str] | None, where: Any, doc_id: Any) -> list[str] | None:
     """The deleted ids when the call named them exactly, else None (filter-defined)."""
-    if ids is None or where is not None or doc_id is not None:
-        return None
-    return [ids] if isinstance(ids, str) else list(ids)
+    return None if where is not None or doc_id is not None else ids
 
 
 def _listed(chunks: Iterable[Chunk]) -> list[Chunk]:
@@ -243,7 +241,7 @@ class StoreWrites(StoreBase):
 
     def _delete_plan(
         self,
-        ids: Sequence[str] | None,
+        ids: list[str] | None,
         where: Any,
         doc_id: str | Sequence[str] | None,
     ) -> Plan[None]:
@@ -260,10 +258,9 @@ class StoreWrites(StoreBase):
             clauses.append({"doc_id": {"$in": doc_ids}})
         where_ = clauses[0] if len(clauses) == 1 else ({"$and": clauses} if clauses else None)
         if ids is not None:
-            id_list = strings(ids, "ids")
-            size = self._batch_size or len(id_list) or 1
-            for lo in range(0, len(id_list), size):
-                yield ("delete", {"ids": id_list[lo : lo + size], "where": where_})
+            size = self._batch_size or len(ids) or 1
+            for lo in range(0, len(ids), size):
+                yield ("delete", {"ids": ids[lo : lo + size], "where": where_})
         else:
             yield ("delete", {"where": where_, "where_document": flt.where_document})
 
@@ -275,8 +272,9 @@ class StoreWrites(StoreBase):
         doc_id: str | Sequence[str] | None = None,
     ) -> None:
         """Delete by ids, by filter, or every chunk of one or more source documents."""
-        self._run(self._delete_plan(ids, where, doc_id))
-        self._notify("delete", _exact_ids(ids, where, doc_id))
+        id_list = None if ids is None else strings(ids, "ids")  # read once: may be an iterator
+        self._run(self._delete_plan(id_list, where, doc_id))
+        self._notify("delete", _exact_ids(id_list, where, doc_id))
 
     async def adelete(
         self,
@@ -288,8 +286,9 @@ class StoreWrites(StoreBase):
         """Async `delete`."""
         if not self.is_async_native:
             return await asyncio.to_thread(self.delete, ids, where=where, doc_id=doc_id)
-        await self._arun(self._delete_plan(ids, where, doc_id))
-        self._notify("delete", _exact_ids(ids, where, doc_id))
+        id_list = None if ids is None else strings(ids, "ids")
+        await self._arun(self._delete_plan(id_list, where, doc_id))
+        self._notify("delete", _exact_ids(id_list, where, doc_id))
         return None
 
     def _clear_plan(self) -> Plan[None]:
