@@ -3,12 +3,27 @@
 Callers catch `ChromaBridgeError` to handle any of our failures, or a subclass to handle
 one kind. Third-party exceptions are wrapped (`raise ... from exc`) so the original stays
 on `__cause__` while the message says what was at fault and what to do.
+
+The tree splits by who must act:
+
+    ChromaBridgeError
+    +-- InputError (also ValueError)   the caller's mistake: fix the call
+    |   +-- ConfigError                 arguments and settings
+    |   +-- ChunkerError                chunker parameters
+    |   +-- FilterError                 metadata / document filters
+    +-- StoreError                      Chroma failed or could not be reached
+    |   +-- StoreBusyError              another live process holds a local directory
+    +-- EmbeddingError                  a provider failed, or vectors of the wrong shape
+    |   +-- EmbedderMismatchError       a collection filled by another embedder
+    +-- LoaderError                     a file could not be read or partitioned
+    +-- RerankError                     a rerank provider failed
 """
 
 from __future__ import annotations
 
 __all__ = [
     "ChromaBridgeError",
+    "InputError",
     "ConfigError",
     "LoaderError",
     "ChunkerError",
@@ -16,6 +31,7 @@ __all__ = [
     "EmbedderMismatchError",
     "FilterError",
     "StoreError",
+    "StoreBusyError",
     "RerankError",
 ]
 
@@ -24,7 +40,11 @@ class ChromaBridgeError(Exception):
     """Base class of every error chromabridge raises on purpose."""
 
 
-class ConfigError(ChromaBridgeError, ValueError):
+class InputError(ChromaBridgeError, ValueError):
+    """The caller's mistake: a bad argument, value or combination. Retrying will not help."""
+
+
+class ConfigError(InputError):
     """An argument or setting is invalid (bad name, conflicting options, k <= 0...)."""
 
 
@@ -32,7 +52,7 @@ class LoaderError(ChromaBridgeError):
     """A file could not be read or partitioned."""
 
 
-class ChunkerError(ChromaBridgeError, ValueError):
+class ChunkerError(InputError):
     """Chunker parameters are inconsistent or the text cannot be split as asked."""
 
 
@@ -44,12 +64,20 @@ class EmbedderMismatchError(EmbeddingError):
     """A collection is opened with an embedder other than the one that filled it."""
 
 
-class FilterError(ChromaBridgeError, ValueError):
+class FilterError(InputError):
     """A metadata or document filter uses an unknown operator or an invalid value."""
 
 
 class StoreError(ChromaBridgeError):
     """Chroma refused a read or write, or could not be reached."""
+
+
+class StoreBusyError(StoreError):
+    """Another live process holds a local Chroma directory open for writing.
+
+    Embedded Chroma is single-process: a second writer on the same directory silently
+    overwrites the first one's vector index. Use `shared=True` or a Chroma server.
+    """
 
 
 class RerankError(ChromaBridgeError):
