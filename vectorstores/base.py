@@ -52,12 +52,19 @@ def check_k(k: object, what: str = "k") -> int:
     return k
 
 
-def _space_of(collection: Any) -> Space:
-    config: Mapping[str, Any] = collection.configuration or {}
+def configured_space(config: Mapping[str, Any] | None) -> Any:
+    """The index space a chromadb collection configuration names, if any."""
     for index in ("hnsw", "spann"):
-        space = (config.get(index) or {}).get("space")
-        if space in SPACES:
-            return cast(Space, space)
+        space = ((config or {}).get(index) or {}).get("space")
+        if space is not None:
+            return space
+    return None
+
+
+def _space_of(collection: Any) -> Space:
+    space = configured_space(collection.configuration)
+    if space in SPACES:
+        return cast(Space, space)
     space = (collection.metadata or {}).get("hnsw:space", "l2")
     return cast(Space, space if space in SPACES else "l2")
 
@@ -71,6 +78,11 @@ def strings(value: Any, what: str) -> list[str]:
         if all(isinstance(item, str) for item in items):
             return items
     raise ConfigError(f"{what} must be a string or a list of strings, got {value!r:.80}")
+
+
+def one_call(name: str, kwargs: dict[str, Any]) -> Plan[Any]:
+    """A plan of one Chroma call, returning its result."""
+    return (yield (name, kwargs))
 
 
 def first(result: Mapping[str, Any], key: str) -> list[Any]:
@@ -95,6 +107,8 @@ class StoreBase:
     _collection: Any
     _async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any]
     _listeners: list[ChangeListener]
+    _create: bool
+    _given_configuration: dict[str, Any]
 
     @property
     def is_async_native(self) -> bool:
@@ -117,7 +131,10 @@ class StoreBase:
     # -- opening ------------------------------------------------------------------------------
 
     def _configuration(self) -> dict[str, Any]:
-        return {"hnsw": {"space": self._distance or "cosine", **self._hnsw}}
+        given = self._given_configuration  # the caller's chromadb configuration, if any
+        index = "spann" if "spann" in given and "hnsw" not in given else "hnsw"
+        own = {"space": self._distance or "cosine", **(self._hnsw if index == "hnsw" else {})}
+        return {**given, index: {**own, **(given.get(index) or {})}}
 
     def _adopt(self, collection: Any) -> None:
         """Check an opened collection against our embedder and arguments."""
@@ -134,12 +151,18 @@ class StoreBase:
             self.embedder.dimension if self.embedder else None
         )
 
-    def _open_plan(self) -> Plan[Any]:
+    def _open_plan(self, create: bool | None = None) -> Plan[Any]:
         try:
             collection = yield ("get_collection", {"name": self.name, "embedding_function": None})
         except StoreError as exc:
             if not isinstance(exc.__cause__, NotFoundError):
                 raise
+            if not (self._create if create is None else create):
+                raise ConfigError(
+                    f"collection {self.name!r} does not exist ({self._conn.label}); create "
+                    "it first, or allow creating it (create=True; LangChain: "
+                    "create_collection_if_not_exists=True)"
+                ) from None
             metadata = guard.record(
                 self._extra_metadata,
                 self.embedder,

@@ -16,11 +16,13 @@ from typing import Any
 
 import chromadb
 from chromadb.api import AsyncClientAPI, ClientAPI
+from chromadb.api.client import Client
+from chromadb.config import Settings
 
 from chromabridge.errors import ConfigError, StoreError
 from chromabridge.secrets import redact, scrub_exception
 
-__all__ = ["Connection", "connect"]
+__all__ = ["Connection", "client_of", "connect"]
 
 AsyncFactory = Callable[[], Awaitable[AsyncClientAPI]]
 
@@ -123,8 +125,15 @@ def connect(
     tenant: str | None = None,
     database: str | None = None,
     timeout: float = 10.0,
+    settings: Settings | None = None,
 ) -> Connection:
-    """Build the Connection for exactly one deployment choice (none means in-memory)."""
+    """Build the Connection for exactly one deployment choice (none means in-memory).
+
+    `settings` (chromadb `Settings`, LangChain's `client_settings`) is handed to the client
+    that is built; with no deployment argument it may itself choose a persistent client
+    (`is_persistent=True`), as `chromadb.Client(settings)` does.
+    """
+    extra: dict[str, Any] = {} if settings is None else {"settings": settings}
     chosen = [
         name
         for name, value in (("client", client), ("path", path), ("host", host), ("cloud", cloud))
@@ -143,7 +152,13 @@ def connect(
         directory = Path(path)
         label = f"directory {directory}"
         return Connection(
-            label=label, sync=_wrap(label, lambda: chromadb.PersistentClient(path=str(directory)))
+            label=label,
+            sync=_wrap(
+                label,
+                lambda: chromadb.PersistentClient(
+                    path=str(directory), **extra, **_scope(tenant, database)
+                ),
+            ),
         )
     if host is not None:
         if not isinstance(port, int) or not 0 < port < 65536:
@@ -163,7 +178,7 @@ def connect(
 
         return Connection(
             label=label,
-            sync=_wrap(label, lambda: chromadb.HttpClient(**kwargs)),
+            sync=_wrap(label, lambda: chromadb.HttpClient(**kwargs, **extra)),
             async_factory=factory,
         )
     if cloud:
@@ -175,8 +190,32 @@ def connect(
             label=label,
             sync=_wrap(
                 label,
-                lambda: chromadb.CloudClient(tenant=tenant, database=database, api_key=key),
+                lambda: chromadb.CloudClient(
+                    tenant=tenant, database=database, api_key=key, **extra
+                ),
                 secrets=[key],
             ),
         )
+    if settings is not None:  # chromadb.Client honours settings.is_persistent
+        return Connection(
+            label="settings client",
+            sync=_wrap(
+                "settings client", lambda: chromadb.Client(settings, **_scope(tenant, database))
+            ),
+        )
     return Connection(label="in-memory", sync=chromadb.EphemeralClient())
+
+
+def _scope(tenant: str | None, database: str | None) -> dict[str, Any]:
+    """Tenant and database for a client, only where given (chromadb has defaults)."""
+    return {k: v for k, v in (("tenant", tenant), ("database", database)) if v}
+
+
+def client_of(collection: Any) -> ClientAPI:
+    """A blocking client over the same Chroma as `collection`, an opened chromadb
+    `Collection` (LlamaIndex's `chroma_collection=`): its tenant, database and system.
+    """
+    system = getattr(getattr(collection, "_client", None), "_system", None)
+    if not isinstance(collection, chromadb.Collection) or system is None:
+        raise ConfigError(f"expected a chromadb Collection, got {type(collection).__name__}")
+    return Client.from_system(system, tenant=collection.tenant, database=collection.database)

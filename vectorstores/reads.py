@@ -12,7 +12,7 @@ import numpy as np
 from chromabridge.errors import ConfigError, EmbeddingError
 from chromabridge.types import Chunk, Hit
 
-from .base import RECORD, Plan, StoreBase, check_k, first, strings
+from .base import RECORD, Plan, StoreBase, check_k, first, one_call, strings
 from .filters import ChromaFilter, to_chroma_filter
 from .mmr import mmr_select
 from .records import record_to_chunk, relevance
@@ -232,6 +232,34 @@ class StoreReads(StoreBase):
         plan = self._query_plan(vector, max(k, fetch_k), flt, with_vectors=True)
         return self._mmr_pick(vector, await self._arun(plan), k, lambda_mult)
 
+    @staticmethod
+    def _get_call(
+        ids: Sequence[str] | None,
+        where: Any,
+        where_document: Any,
+        limit: int | None,
+        offset: int | None,
+        include: list[str],
+    ) -> tuple[str, dict[str, Any]]:
+        """The checked Chroma `get` call of one read."""
+        if limit is not None:
+            check_k(limit, "limit")
+        if offset is not None and (not isinstance(offset, int) or offset < 0):
+            raise ConfigError(f"offset must be a non-negative int, got {offset!r}")
+        flt = to_chroma_filter(where, where_document)
+        id_list = None if ids is None else strings(ids, "ids")
+        return (
+            "get",
+            {
+                "ids": id_list,
+                "where": flt.where,
+                "where_document": flt.where_document,
+                "limit": limit,
+                "offset": offset,
+                "include": include,
+            },
+        )
+
     def _get_plan(
         self,
         ids: Sequence[str] | None,
@@ -241,23 +269,11 @@ class StoreReads(StoreBase):
         offset: int | None,
         text: bool = True,
     ) -> Plan[list[Chunk]]:
-        if limit is not None:
-            check_k(limit, "limit")
-        if offset is not None and (not isinstance(offset, int) or offset < 0):
-            raise ConfigError(f"offset must be a non-negative int, got {offset!r}")
-        flt = to_chroma_filter(where, where_document)
-        id_list = None if ids is None else strings(ids, "ids")
-        result = yield (
-            "get",
-            {
-                "ids": id_list,
-                "where": flt.where,
-                "where_document": flt.where_document,
-                "limit": limit,
-                "offset": offset,
-                "include": RECORD if text else ["metadatas"],
-            },
+        call = self._get_call(
+            ids, where, where_document, limit, offset, RECORD if text else ["metadatas"]
         )
+        id_list = call[1]["ids"]
+        result = yield call
         docs = result["documents"] if text else [""] * len(result["ids"])
         chunks = [
             record_to_chunk(i, d, m)
@@ -307,6 +323,40 @@ class StoreReads(StoreBase):
                 text=text,
             )
         return await self._arun(self._get_plan(ids, where, where_document, limit, offset, text))
+
+    def records(
+        self,
+        ids: str | Sequence[str] | None = None,
+        *,
+        where: Any = None,
+        where_document: Any = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        include: Sequence[str] | None = None,
+    ) -> dict[str, Any]:
+        """Chroma's own `get` result (`ids`, `documents`, `metadatas`, `embeddings`, ...
+        as `include` asks; documents and metadatas by default), with every filter form
+        `get` takes: for callers that want Chroma's shape rather than chunks
+        (LangChain's `Chroma.get`). Metadata is as stored, bookkeeping keys included.
+        """
+        if include is None:
+            include = RECORD
+        call = self._get_call(ids, where, where_document, limit, offset, list(include))
+        return dict(self._run(one_call(*call)))
+
+    def query_with_vectors(
+        self,
+        text: str | None = None,
+        embedding: Sequence[float] | None = None,
+        k: int = 4,
+        where: Any = None,
+        where_document: Any = None,
+    ) -> list[tuple[Hit, np.ndarray]]:
+        """`query`, each hit with its stored vector (LangChain's
+        `similarity_search_with_vectors`)."""
+        vector, flt = self._query_args(text, embedding, k, where, where_document)
+        hits, vectors = self._run(self._query_plan(vector, k, flt, with_vectors=True))
+        return list(zip(hits, (np.asarray(v) for v in vectors), strict=True))
 
     def _count_plan(self) -> Plan[int]:
         return int((yield ("count", {})))

@@ -23,13 +23,15 @@ import weakref
 from collections.abc import Mapping
 from typing import Any
 
+from chromadb import Collection
 from chromadb.api import AsyncClientAPI, ClientAPI
+from chromadb.config import Settings
 
 from chromabridge.embedders import as_embedder
 from chromabridge.errors import ConfigError
 
-from .base import SPACES, Plan
-from .clients import connect
+from .base import SPACES, Plan, configured_space, one_call
+from .clients import client_of, connect
 from .reads import StoreReads
 from .records import Space, relevance
 from .writes import StoreWrites
@@ -74,12 +76,19 @@ class ChromaStore(StoreReads, StoreWrites):
     its own space, and an explicit `distance` that contradicts it is a `ConfigError`.
     `metadata` is extra collection metadata written at creation (LangChain's
     `collection_metadata`); Chroma's legacy ``hnsw:*`` keys in it are read as
-    `distance` / `hnsw`.
+    `distance` / `hnsw`. `configuration` is a chromadb collection configuration
+    (LangChain's `collection_configuration`), used at creation; its index ``space`` is
+    read as `distance`.
+
+    `collection` is a name, or an opened chromadb `Collection` to wrap (LlamaIndex's
+    `chroma_collection=`): the store then talks to that collection's Chroma. With
+    `create=False` a missing collection is a `ConfigError` instead of being created.
+    `settings` (chromadb `Settings`) is handed to the client the store builds.
     """
 
     def __init__(
         self,
-        collection: str,
+        collection: str | Collection,
         *,
         embedder: object | None = None,
         client: ClientAPI | AsyncClientAPI | None = None,
@@ -96,8 +105,26 @@ class ChromaStore(StoreReads, StoreWrites):
         hnsw: Mapping[str, Any] | None = None,
         metadata: Mapping[str, Any] | None = None,
         timeout: float = 10.0,
+        configuration: Mapping[str, Any] | None = None,
+        create: bool = True,
+        settings: Settings | None = None,
     ) -> None:
+        if isinstance(collection, Collection):  # wrap the user's opened collection
+            if path or host or cloud or client is not None:
+                raise ConfigError("an opened Collection brings its own client; drop the others")
+            client, collection = client_of(collection), collection.name
         self.name = _check_name(collection)
+        self._create = create
+        self._given_configuration = dict(configuration or {})
+        configured = configured_space(self._given_configuration)
+        if configured is not None and configured not in SPACES:
+            raise ConfigError(f"configuration space must be one of {', '.join(SPACES)}")
+        if distance is None:
+            distance = configured
+        elif configured is not None and configured != distance:
+            raise ConfigError(
+                f"distance={distance!r} contradicts configuration space {configured!r}"
+            )
         legacy = {k: v for k, v in (metadata or {}).items() if k.startswith("hnsw:")}
         self._extra_metadata = {k: v for k, v in (metadata or {}).items() if k not in legacy}
         legacy_space = legacy.pop("hnsw:space", None)
@@ -127,6 +154,7 @@ class ChromaStore(StoreReads, StoreWrites):
             tenant=tenant,
             database=database,
             timeout=timeout,
+            settings=settings,
         )
         self._space = distance or "cosine"
         self._dimension = None
@@ -203,3 +231,32 @@ class ChromaStore(StoreReads, StoreWrites):
 
     def _drop_plan(self) -> Plan[None]:
         yield ("delete_collection", {"name": self.name})
+
+    def reset(self) -> None:
+        """Drop the collection and create it again, empty, with this store's settings
+        (LangChain's `reset_collection`); unlike `clear`, it also resets the index."""
+        client = self._conn.sync
+        if client is None:
+            raise ConfigError("reset needs a blocking client")
+        self._drive(self._drop_plan(), client)
+        self._collection = None
+        self._async.clear()
+        self._dimension = None
+        self._distance = self._distance or self._space  # the space it had, not the default
+        self._collection = self._drive(self._open_plan(create=True), client)
+        self._notify("clear", None)
+
+    def fork(self, new_name: str) -> ChromaStore:
+        """A copy of the collection under `new_name`, as a store with this embedder.
+
+        Chroma forks on Chroma Cloud only; elsewhere Chroma's own error comes back as a
+        `StoreError`.
+        """
+        self._run(one_call("fork", {"new_name": _check_name(new_name)}))
+        return ChromaStore(new_name, embedder=self.embedder, client=self._conn.sync)
+
+    def search(self, search: Any) -> Any:
+        """Run a chromadb `Search` (dense, sparse and hybrid ranking) on the collection
+        and return Chroma's `SearchResult`. Chroma runs `Search` on Chroma Cloud only;
+        elsewhere Chroma's own error comes back as a `StoreError`."""
+        return self._run(one_call("search", {"searches": search}))
