@@ -1,25 +1,26 @@
 """LangChain face of `ChromaStore`: a `langchain_core` `VectorStore`.
 
-Drop-in for `langchain_chroma.Chroma` (same constructor names: `collection_name`,
-`embedding_function`, `persist_directory`, `client`, `collection_metadata`), with every
-operation delegated to the native store: writes of any size, validated filters, and
-async methods that are truly async against a Chroma server.
+Drop-in for `langchain_chroma.Chroma` 1.x: the same constructor arguments, methods and
+return shapes (docs/migrating.md lists what differs and why), with every operation
+delegated to the native store: writes of any size, validated filters, and async methods
+that are truly async against a Chroma server.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import VectorStore
 
-from chromabridge.errors import ConfigError, StoreError
+from chromabridge.errors import ConfigError, InputError, StoreError
 from chromabridge.types import Chunk, Hit
 
-from .records import user_metadata
+from .records import HIDDEN_KEYS, user_metadata
 from .store import ChromaStore
 
 __all__ = ["LangChainVectorStore", "hit_to_document", "chunk_to_document"]
@@ -34,6 +35,11 @@ def chunk_to_document(chunk: Chunk) -> Document:
 
 def hit_to_document(hit: Hit) -> Document:
     return chunk_to_document(hit.chunk)
+
+
+def _shown(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Stored metadata as users see it (bookkeeping hidden), for Chroma-shaped results."""
+    return {k: v for k, v in (metadata or {}).items() if k not in HIDDEN_KEYS}
 
 
 def _chunks(
@@ -68,44 +74,82 @@ def _documents(documents: Iterable[Any]) -> list[Document]:
 
 
 class LangChainVectorStore(VectorStore):
-    """`ChromaStore` as a LangChain vector store.
+    """`ChromaStore` as a LangChain vector store, a drop-in for `langchain_chroma.Chroma`.
 
     Either wrap a store (`LangChainVectorStore(store=store)`, or `store.as_langchain()`),
     or build one with `langchain_chroma.Chroma`'s arguments plus any `ChromaStore`
-    keyword (`host`, `port`, `cloud`, `distance`, ...).
+    keyword (`cloud`, `api_key`, `distance`, `hnsw`, ...).
 
-    `similarity_search_with_score` returns Chroma's distance (lower is better), as
-    `langchain_chroma` does; `similarity_search_with_relevance_scores` returns
-    `ChromaStore`'s higher-is-better score.
+    Scores as in `langchain_chroma`: `similarity_search_with_score` and
+    `similarity_search_by_vector_with_relevance_scores` return Chroma's distance (lower is
+    better); `similarity_search_with_relevance_scores` maps it with `relevance_score_fn`,
+    or LangChain's function for the collection's space.
+
+    `_collection` (the chromadb Collection) and `_client` (the chromadb client) are
+    read-only aliases kept for existing code such as `db._collection.count()`.
     """
+
+    _LANGCHAIN_DEFAULT_COLLECTION_NAME = DEFAULT_COLLECTION
 
     def __init__(
         self,
         collection_name: str = DEFAULT_COLLECTION,
         embedding_function: Any = None,
         persist_directory: str | None = None,
-        client: Any = None,
+        host: str | None = None,
+        port: int | None = None,
+        headers: dict[str, str] | None = None,
+        chroma_cloud_api_key: str | None = None,
+        tenant: str | None = None,
+        database: str | None = None,
+        client_settings: Any = None,
         collection_metadata: dict[str, Any] | None = None,
+        collection_configuration: Mapping[str, Any] | None = None,
+        client: Any = None,
+        relevance_score_fn: Callable[[float], float] | None = None,
+        create_collection_if_not_exists: bool | None = True,
         *,
+        ssl: bool = False,
         store: ChromaStore | None = None,
         **store_kwargs: Any,
     ) -> None:
         if store is None:
+            if chroma_cloud_api_key is not None:
+                store_kwargs.update(cloud=True, api_key=chroma_cloud_api_key)
+            if host is not None:
+                store_kwargs.update(host=host, port=8000 if port is None else port, ssl=ssl)
             store = ChromaStore(
                 collection_name,
                 embedder=embedding_function,
                 path=persist_directory,
                 client=client,
+                headers=headers,
+                tenant=tenant,
+                database=database,
+                settings=client_settings,
                 metadata=collection_metadata,
+                configuration=collection_configuration,
+                create=bool(create_collection_if_not_exists),
                 **store_kwargs,
             )
         elif not isinstance(store, ChromaStore):
             raise ConfigError(f"store must be a ChromaStore, got {type(store).__name__}")
         self.store = store
         self._embedding_function = embedding_function
+        self.override_relevance_score_fn = relevance_score_fn
 
     def __repr__(self) -> str:
         return f"LangChainVectorStore({self.store!r})"
+
+    @property
+    def _collection(self) -> Any:
+        """The chromadb Collection (read-only; as `langchain_chroma.Chroma._collection`)."""
+        return self.store.collection
+
+    @property
+    def _client(self) -> Any:
+        """The chromadb client (read-only; as `langchain_chroma.Chroma._client`)."""
+        return self.store.client
 
     @property
     def embeddings(self) -> Embeddings | None:
@@ -115,17 +159,38 @@ class LangChainVectorStore(VectorStore):
         as_langchain = getattr(embedder, "as_langchain", None)
         return as_langchain() if callable(as_langchain) else None
 
+    def _select_relevance_score_fn(self) -> Callable[[float], float]:
+        """`relevance_score_fn` if given, else LangChain's function for the space."""
+        if self.override_relevance_score_fn is not None:
+            return self.override_relevance_score_fn
+        return {
+            "cosine": self._cosine_relevance_score_fn,
+            "l2": self._euclidean_relevance_score_fn,
+            "ip": self._max_inner_product_relevance_score_fn,
+        }[self.store.distance]
+
     # -- writes ---------------------------------------------------------------------------
 
     def add_texts(
         self,
         texts: Iterable[str],
         metadatas: list[dict[str, Any]] | None = None,
-        *,
         ids: list[str] | None = None,
         **kwargs: Any,
     ) -> list[str]:
         return self.store.add(_chunks(texts, metadatas, ids))
+
+    def update_document(self, document_id: str, document: Document) -> None:
+        """Replace one record's text and metadata, re-embedding it."""
+        self.update_documents([document_id], [document])
+
+    def update_documents(self, ids: list[str], documents: list[Document]) -> None:
+        """Replace records' texts and metadata, re-embedding them (an upsert: an id not
+        yet stored is written, where stock Chroma's `update` skips it)."""
+        items = _documents(documents)
+        if len(ids) != len(items):
+            raise InputError(f"got {len(ids)} ids for {len(items)} documents")
+        self.store.add(_chunks([d.page_content for d in items], [d.metadata for d in items], ids))
 
     def add_documents(self, documents: list[Document], **kwargs: Any) -> list[str]:
         return super().add_documents(_documents(documents), **kwargs)
@@ -158,7 +223,43 @@ class LangChainVectorStore(VectorStore):
         """Drop the collection, like `langchain_chroma.Chroma.delete_collection`."""
         self.store.delete_collection()
 
+    def reset_collection(self) -> None:
+        """Drop the collection and create it again, empty, with the same settings."""
+        self.store.reset()
+
+    def fork(self, new_name: str) -> LangChainVectorStore:
+        """A copy of this store's collection under `new_name` (Chroma Cloud only; elsewhere
+        Chroma's own error, as a `StoreError`)."""
+        return type(self)(
+            store=self.store.fork(new_name),
+            embedding_function=self._embedding_function,
+            relevance_score_fn=self.override_relevance_score_fn,
+        )
+
     # -- reads ----------------------------------------------------------------------------
+
+    def get(
+        self,
+        ids: str | list[str] | None = None,
+        where: Any = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        where_document: Any = None,
+        include: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """Chroma's `get` dict (`ids`, `documents`, `metadatas`, `embeddings`, ... as
+        `include` asks), paged with `limit`/`offset`, as `langchain_chroma.Chroma.get`."""
+        result = self.store.records(
+            ids,
+            where=where,
+            where_document=where_document,
+            limit=limit,
+            offset=offset,
+            include=include,
+        )
+        if result.get("metadatas") is not None:
+            result["metadatas"] = [_shown(m) for m in result["metadatas"]]
+        return result
 
     def get_by_ids(self, ids: Sequence[str], /) -> list[Document]:
         return [chunk_to_document(c) for c in self.store.get(list(ids))]
@@ -231,17 +332,29 @@ class LangChainVectorStore(VectorStore):
         hits = await self._ahits(query, None, k, filter, where_document)
         return [(hit_to_document(h), float(h.distance or 0.0)) for h in hits]
 
-    def _similarity_search_with_relevance_scores(
-        self, query: str, k: int = 4, **kwargs: Any
-    ) -> list[tuple[Document, float]]:
-        hits = self._hits(query, None, k, kwargs.get("filter"), kwargs.get("where_document"))
-        return [(hit_to_document(h), h.score) for h in hits]
+    def similarity_search_with_vectors(
+        self,
+        query: str,
+        k: int = 4,
+        filter: Any = None,
+        where_document: Any = None,
+        **kwargs: Any,
+    ) -> list[tuple[Document, np.ndarray]]:
+        """The `k` nearest documents, each with its stored vector."""
+        found = self.store.query_with_vectors(query, None, k, filter, where_document)
+        return [(hit_to_document(hit), vector) for hit, vector in found]
 
-    async def _asimilarity_search_with_relevance_scores(
-        self, query: str, k: int = 4, **kwargs: Any
-    ) -> list[tuple[Document, float]]:
-        hits = await self._ahits(query, None, k, kwargs.get("filter"), kwargs.get("where_document"))
-        return [(hit_to_document(h), h.score) for h in hits]
+    def hybrid_search(self, search: Any) -> list[Document]:
+        """Run a chromadb `Search` (dense, sparse and fused ranking; Chroma Cloud only,
+        elsewhere Chroma's own error as a `StoreError`)."""
+        rows = self.store.search(search).rows()
+        return [
+            Document(
+                page_content=row["document"], metadata=_shown(row.get("metadata")), id=row["id"]
+            )
+            for row in (rows[0] if rows else [])
+            if row.get("document") is not None
+        ]
 
     def similarity_search_by_vector(
         self,
@@ -272,8 +385,10 @@ class LangChainVectorStore(VectorStore):
         where_document: Any = None,
         **kwargs: Any,
     ) -> list[tuple[Document, float]]:
+        """The `k` nearest documents with Chroma's distance (lower is better), as
+        `langchain_chroma` returns despite the name."""
         hits = self._hits(None, embedding, k, filter, where_document)
-        return [(hit_to_document(h), h.score) for h in hits]
+        return [(hit_to_document(h), float(h.distance or 0.0)) for h in hits]
 
     def _mmr(self, query: str | None, embedding: list[float] | None, *args: Any) -> list[Document]:
         k, fetch_k, lambda_mult, where, where_document = args
@@ -345,11 +460,12 @@ class LangChainVectorStore(VectorStore):
         texts: list[str],
         embedding: Embeddings | None = None,
         metadatas: list[dict[str, Any]] | None = None,
-        *,
         ids: list[str] | None = None,
         collection_name: str = DEFAULT_COLLECTION,
         **kwargs: Any,
     ) -> LangChainVectorStore:
+        """A store over `collection_name` holding `texts`; `kwargs` are the constructor's
+        (`persist_directory`, `client`, `collection_metadata`, ...)."""
         store = cls(collection_name=collection_name, embedding_function=embedding, **kwargs)
         if texts:
             store.add_texts(texts, metadatas, ids=ids)
@@ -361,7 +477,6 @@ class LangChainVectorStore(VectorStore):
         texts: list[str],
         embedding: Embeddings | None = None,
         metadatas: list[dict[str, Any]] | None = None,
-        *,
         ids: list[str] | None = None,
         collection_name: str = DEFAULT_COLLECTION,
         **kwargs: Any,

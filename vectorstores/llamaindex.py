@@ -6,6 +6,11 @@ chunks on the way in, hits become `TextNode`s on the way out, and filters (every
 `MetadataFilters` operator Chroma can express, nested AND/OR) are translated by the
 native store. Similarities are the store's relevance scores (cosine similarity on a
 cosine collection), not stock's `exp(-distance)`.
+
+Drop-in for `llama_index.vector_stores.chroma.ChromaVectorStore` 0.x: the same
+constructor (`chroma_collection=`, `collection_name`, `host`/`port`/`ssl`/`headers`,
+`persist_dir`, `collection_kwargs`) and factories (`from_collection`, `from_params`);
+docs/migrating.md lists what differs and why.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
-from llama_index.core.bridge.pydantic import PrivateAttr
+from llama_index.core.bridge.pydantic import Field, PrivateAttr
 from llama_index.core.schema import (
     BaseNode,
     MetadataMode,
@@ -29,7 +34,7 @@ from llama_index.core.vector_stores.types import (
     VectorStoreQueryResult,
 )
 
-from chromabridge.errors import ConfigError, StoreError
+from chromabridge.errors import ConfigError, InputError, StoreError
 from chromabridge.types import Chunk, Hit
 
 from .records import user_metadata
@@ -76,6 +81,33 @@ def chunk_to_node(chunk: Chunk) -> TextNode:
     )
 
 
+#: `collection_kwargs` (stock: keywords of `get_or_create_collection`) -> ChromaStore's.
+_COLLECTION_KWARGS = {
+    "metadata": "metadata",
+    "configuration": "configuration",
+    "embedding_function": "embedder",
+}
+
+
+def _store_kwargs(collection_kwargs: dict[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(collection_kwargs) - set(_COLLECTION_KWARGS))
+    if unknown:
+        raise InputError(
+            f"collection_kwargs {', '.join(map(repr, unknown))} not supported; known: "
+            f"{', '.join(sorted(_COLLECTION_KWARGS))}"
+        )
+    return {_COLLECTION_KWARGS[k]: v for k, v in collection_kwargs.items()}
+
+
+def _port(port: str | int | None) -> int:
+    if port is None:
+        return 8000
+    try:
+        return int(port)
+    except (TypeError, ValueError):
+        raise InputError(f"port must be an int, got {port!r}") from None
+
+
 def _result(hits: Sequence[Hit]) -> VectorStoreQueryResult:
     return VectorStoreQueryResult(
         nodes=[chunk_to_node(h.chunk) for h in hits],
@@ -96,35 +128,97 @@ def _embeddings(nodes: Sequence[BaseNode]) -> list[list[float]] | None:
 
 
 class LlamaIndexVectorStore(BasePydanticVectorStore):
-    """`ChromaStore` as a LlamaIndex vector store (`stores_text=True`).
+    """`ChromaStore` as a LlamaIndex vector store (`stores_text=True`), a drop-in for
+    `ChromaVectorStore`.
 
-    `LlamaIndexVectorStore(store=store)` (or `store.as_llamaindex()`) wraps a store;
-    `LlamaIndexVectorStore(collection_name="docs", path=..., host=..., ...)` builds one
-    with any `ChromaStore` keyword.
+    `LlamaIndexVectorStore(chroma_collection=collection)` wraps a chromadb Collection
+    you opened, as stock does; `LlamaIndexVectorStore(store)` (or `store.as_llamaindex()`)
+    wraps a `ChromaStore`; `LlamaIndexVectorStore(collection_name="docs", persist_dir=...)`
+    (or `host=`, ...) builds one, with any other `ChromaStore` keyword.
     """
 
     stores_text: bool = True
     flat_metadata: bool = False  # nested metadata is flattened by the store, not refused
     collection_name: str = ""
+    host: str | None = None
+    port: str | int | None = None
+    ssl: bool = False
+    headers: dict[str, str] | None = None
+    persist_dir: str | None = None
+    collection_kwargs: dict[str, Any] = Field(default_factory=dict)
 
     _store: ChromaStore = PrivateAttr()
 
     def __init__(
         self,
-        store: ChromaStore | None = None,
-        *,
+        chroma_collection: Any = None,
         collection_name: str | None = None,
+        host: str | None = None,
+        port: str | int | None = None,
+        ssl: bool = False,
+        headers: dict[str, str] | None = None,
+        persist_dir: str | None = None,
+        collection_kwargs: dict[str, Any] | None = None,
+        *,
+        store: ChromaStore | None = None,
         **store_kwargs: Any,
     ) -> None:
+        if isinstance(chroma_collection, ChromaStore):  # LlamaIndexVectorStore(store)
+            chroma_collection, store = None, chroma_collection
+        collection_kwargs = dict(collection_kwargs or {})
         if store is None:
-            if collection_name is None:
-                raise ConfigError("pass store= or collection_name=")
-            store = ChromaStore(collection_name, **store_kwargs)
+            kwargs = {**_store_kwargs(collection_kwargs), **store_kwargs}
+            if chroma_collection is not None:
+                store = ChromaStore(chroma_collection, **kwargs)
+            elif collection_name is None:
+                raise ConfigError("pass chroma_collection=, store= or collection_name=")
+            else:
+                if host is not None:
+                    kwargs.update(host=host, port=_port(port), ssl=ssl, headers=headers)
+                store = ChromaStore(collection_name, path=persist_dir, **kwargs)
         elif not isinstance(store, ChromaStore):
             raise ConfigError(f"store must be a ChromaStore, got {type(store).__name__}")
-        super().__init__(stores_text=True)
+        fields: dict[str, Any] = {
+            "host": host,
+            "port": port,
+            "ssl": ssl,
+            "headers": headers,
+            "persist_dir": persist_dir,
+            "collection_kwargs": collection_kwargs,
+        }
+        super().__init__(stores_text=True, **fields)
         self.collection_name = store.name
         self._store = store
+
+    @classmethod
+    def from_collection(cls, collection: Any) -> LlamaIndexVectorStore:
+        """Wrap an opened chromadb Collection (as stock `from_collection`)."""
+        return cls(chroma_collection=collection)
+
+    @classmethod
+    def from_params(
+        cls,
+        collection_name: str,
+        host: str | None = None,
+        port: str | int | None = None,
+        ssl: bool = False,
+        headers: dict[str, str] | None = None,
+        persist_dir: str | None = None,
+        collection_kwargs: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> LlamaIndexVectorStore:
+        """Open `collection_name` in `persist_dir` or on the server at `host`/`port` (as
+        stock `from_params`; with neither, in memory)."""
+        return cls(
+            collection_name=collection_name,
+            host=host,
+            port=port,
+            ssl=ssl,
+            headers=headers,
+            persist_dir=persist_dir,
+            collection_kwargs=collection_kwargs,
+            **kwargs,
+        )
 
     @classmethod
     def class_name(cls) -> str:
@@ -136,6 +230,12 @@ class LlamaIndexVectorStore(BasePydanticVectorStore):
 
     @property
     def client(self) -> Any:
+        """The chromadb Collection (as stock's `client`)."""
+        return self._store.collection
+
+    @property
+    def _collection(self) -> Any:
+        """The chromadb Collection (read-only; as stock's `_collection`, for existing code)."""
         return self._store.collection
 
     # -- writes ---------------------------------------------------------------------------
