@@ -472,6 +472,29 @@ class LangChainVectorStore(VectorStore):
         return store
 
     @classmethod
+    def from_documents(
+        cls,
+        documents: list[Document],
+        embedding: Embeddings | None = None,
+        ids: list[str] | None = None,
+        collection_name: str = DEFAULT_COLLECTION,
+        **kwargs: Any,
+    ) -> LangChainVectorStore:
+        """A store holding `documents` (their own ids unless `ids` is given); `kwargs`
+        are the constructor's, as `langchain_chroma.Chroma.from_documents`."""
+        items = _documents(documents)
+        if ids is None and any(d.id for d in items):
+            ids = [d.id or str(uuid.uuid4()) for d in items]
+        return cls.from_texts(
+            [d.page_content for d in items],
+            embedding,
+            [d.metadata for d in items],
+            ids,
+            collection_name,
+            **kwargs,
+        )
+
+    @classmethod
     async def afrom_texts(
         cls,
         texts: list[str],
