@@ -340,7 +340,7 @@ class StoreReads(StoreBase):
         (LangChain's `Chroma.get`). Metadata is as stored, bookkeeping keys included.
         """
         if include is None:
-            include = RECORD
+            include = ["metadatas", "documents"]  # Chroma's own default, in its order
         call = self._get_call(ids, where, where_document, limit, offset, list(include))
         return dict(self._run(one_call(*call)))
 
