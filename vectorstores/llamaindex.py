@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
+from chromadb import Collection
 from llama_index.core.bridge.pydantic import Field, PrivateAttr
 from llama_index.core.schema import (
     BaseNode,
@@ -169,6 +170,11 @@ class LlamaIndexVectorStore(BasePydanticVectorStore):
         if store is None:
             kwargs = {**_store_kwargs(collection_kwargs), **store_kwargs}
             if chroma_collection is not None:
+                if not isinstance(chroma_collection, Collection):
+                    raise ConfigError(
+                        "chroma_collection must be a chromadb Collection, got "
+                        f"{type(chroma_collection).__name__}"
+                    )
                 store = ChromaStore(chroma_collection, **kwargs)
             elif collection_name is None:
                 raise ConfigError("pass chroma_collection=, store= or collection_name=")
