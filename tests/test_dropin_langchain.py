@@ -143,6 +143,7 @@ def test_similarity_search_with_vectors(client: chromadb.ClientAPI, collection_n
         np.testing.assert_allclose(vector, stock_vector, atol=1e-6)
 
 
+@pytest.mark.filterwarnings("ignore:Relevance scores must be between")  # both warn alike
 @pytest.mark.parametrize(
     "space_args",
     [
