@@ -83,6 +83,16 @@ def beir(root: Path, name: str = "tiny") -> Path:
     return folder
 
 
+def fill_dataset(path: Path, folder: Path, name: str) -> ChromaStore:
+    """A collection holding a dataset's corpus, as `chromabridge eval` ingests it."""
+    from chromabridge.evaluate import DatasetLoader, load_dataset
+    from chromabridge.pipeline import Pipeline
+
+    store = ChromaStore(name, path=path, embedder=HashEmbedder())
+    Pipeline(DatasetLoader(load_dataset(folder)), RecursiveChunker(200, 0), None, store).run()
+    return store
+
+
 @contextmanager
 def serving(app: Any) -> Iterator[str]:
     """Run `app` on a real uvicorn bound to 127.0.0.1 on a free port; yield its URL."""

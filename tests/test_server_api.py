@@ -150,14 +150,17 @@ def test_document_text_comes_back_as_data_not_markup(api: httpx.Client) -> None:
     assert any(HOSTILE in h["text"] for h in hits)
     page = api.get("/")
     assert "script-src 'self'" in page.headers["content-security-policy"]
-    assert "innerHTML" not in api.get("/static/app.js").text
+    script = api.get("/static/app.js")
+    assert script.status_code == 200 and "textContent" in script.text
+    assert "innerHTML" not in script.text
 
 
 def test_map_projects_a_sample_of_vectors(api: httpx.Client) -> None:
     count = api.get("/api/collections").json()["collections"][0]["count"]
     full = api.get("/api/collections/docs/map").json()
     assert len(full["points"]) == count
-    assert {p["source"] for p in full["points"]} == {"guide.md", "faq.md", "notes.txt", "hostile.html"}
+    sources = {p["source"] for p in full["points"]}
+    assert sources == {"guide.md", "faq.md", "notes.txt", "hostile.html"}
     assert len({(round(p["x"], 6), round(p["y"], 6)) for p in full["points"]}) > 1
     assert 0 < sum(full["explained_variance"]) <= 1.0 + 1e-9
     assert len(api.get("/api/collections/docs/map", params={"sample": 3}).json()["points"]) == 3
@@ -245,8 +248,10 @@ def test_serve_refuses_a_public_bind_without_token() -> None:
 def test_serve_command_serves_the_store(store_dir: Path) -> None:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "chromabridge", "serve", "--path", str(store_dir)]
-        + ["--listen-port", str(port), "--token", TOKEN],
+        [
+            *(sys.executable, "-m", "chromabridge", "serve", "--path", str(store_dir)),
+            *("--listen-port", str(port), "--token", TOKEN),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )

@@ -220,7 +220,8 @@ def create_app(
     )
     app.add_middleware(_Guard, token=token, max_body=max_body)
     app.add_exception_handler(ChromaBridgeError, _error_response)
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # follow_symlink: an editable install links each file; ".." is refused all the same.
+    app.mount("/static", StaticFiles(directory=STATIC, follow_symlink=True), name="static")
 
     @app.get("/", include_in_schema=False)
     async def page() -> FileResponse:
