@@ -10,6 +10,10 @@ here, each with its own HTTP connection, sending dense top-4 queries in a loop. 
 one client (the HTTP + JSON overhead alone) and N clients (latency under contention,
 queueing included), each against the direct call's p50 in this process: embedding the
 query with the same local model plus Chroma's search, no HTTP.
+
+Both sides run torch with one intra-op thread (`OMP_NUM_THREADS=1`): the server already
+embeds concurrent requests in parallel worker threads, and on a small shared machine
+OpenMP's spinning team threads slowed a single embedding from ~30 ms to ~1 s.
 """
 
 from __future__ import annotations
@@ -53,9 +57,12 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def direct_p50(path: Path, rounds: int) -> float:
+    import torch
+
     from chromabridge.embedders import LocalEmbedder
     from chromabridge.vectorstores import ChromaStore
 
+    torch.set_num_threads(1)
     store = ChromaStore(COLLECTION, path=path, embedder=LocalEmbedder())
     store.query(QUESTIONS[0], k=4)  # warm the model
     times = []
@@ -106,7 +113,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     args = parser.parse_args()
 
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False"}
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "ANONYMIZED_TELEMETRY": "False",
+        "OMP_NUM_THREADS": "1",
+    }
     with tempfile.TemporaryDirectory() as tmp:
         path = args.path
         if path is None:
@@ -117,7 +129,7 @@ def main() -> None:
                 capture_output=True,
                 env={**env, "UNSTRUCTURED_DISABLE_NOTICE": "1"},
             )
-        direct = direct_p50(path, 200)
+        direct = direct_p50(path, 100)
         port = _port()
         command = [sys.executable, "-m", "chromabridge", "serve", "--path", str(path)]
         server = subprocess.Popen(
