@@ -186,3 +186,21 @@ def test_eval_chart_and_map_render(page: Any, url: str, tmp_path: Path) -> None:
     ]
     assert all(h > 0 for h in heights)  # the dataset is in the collection: every score > 0
     shot(page, tmp_path, "serve-eval")
+
+
+def test_token_protected_server_asks_for_the_token(browser: Any, tmp_path: Path) -> None:
+    fill(tmp_path / "chroma")
+    app = create_app(path=tmp_path / "chroma", embedder=HashEmbedder(), token="t0ken")
+    with serving(app) as address:
+        page = browser.new_page()  # a new tab: empty session storage
+        open_page(page, address + "/")
+        assert page.locator("#token-form").is_visible()
+        assert page.locator("#collections li").count() == 0
+        page.fill("#token", "t0ken")
+        page.click("#token-form button")
+        page.wait_for_selector("#collections button[data-name=docs]")
+        linked = browser.new_page()
+        open_page(linked, address + "/?collection=docs&q=overlap&modes=dense#token=t0ken")
+        assert linked.locator(".mode-col[data-mode=dense] .hit").count() > 0
+        page.close()
+        linked.close()

@@ -22,6 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from chromabridge.cli import _hit_json
 from chromabridge.errors import (
     ChromaBridgeError,
     EmbedderMismatchError,
@@ -29,7 +30,6 @@ from chromabridge.errors import (
     InputError,
     StoreError,
 )
-from chromabridge.types import Hit
 from chromabridge.vectorstores import to_chroma_filter
 
 from .catalog import (
@@ -159,20 +159,6 @@ class EvalBody(BaseModel):
     max_queries: int = Field(100, ge=1, le=10_000)
 
 
-def _hit(rank: int, hit: Hit) -> dict[str, Any]:
-    chunk = hit.chunk
-    return {
-        "rank": rank,
-        "id": chunk.id,
-        "score": hit.score,
-        "distance": hit.distance,
-        "text": chunk.text,
-        "doc_id": chunk.doc_id,
-        "source": chunk.metadata.get("source"),
-        "metadata": chunk.metadata,
-    }
-
-
 _STATUS: list[tuple[type[Exception], int]] = [
     (CollectionNotFound, 404),
     (InputError, 422),
@@ -254,7 +240,8 @@ def create_app(
         chosen = llama_filters(body.filters) if body.filters is not None else body.where
         flt = to_chroma_filter(chosen, body.where_document)
         hits = await run_in_threadpool(catalog.search, name, body.query, body.k, body.mode, flt)
-        return {"mode": body.mode, "hits": [_hit(i, h) for i, h in enumerate(hits, 1)]}
+        # The same hit JSON as `chromabridge query --json`.
+        return {"mode": body.mode, "hits": [_hit_json(i, h) for i, h in enumerate(hits, 1)]}
 
     @app.get("/api/collections/{name}/map")
     async def embedding_map(
