@@ -44,10 +44,10 @@ DOCS = {
 }
 
 
-def fill(path: Path, name: str = "docs") -> ChromaStore:
-    """A persistent collection of the documents above, chunked small so documents span
-    several chunks with overlap."""
-    store = ChromaStore(name, path=path, embedder=HashEmbedder())
+def fill(path: Path | None, name: str = "docs", **deployment: Any) -> ChromaStore:
+    """A collection of the documents above (in `path`, or wherever `deployment` says),
+    chunked small so documents span several chunks with overlap."""
+    store = ChromaStore(name, path=path, embedder=HashEmbedder(), **deployment)
     chunker = RecursiveChunker(120, 30)
     chunks = []
     for source, text in DOCS.items():

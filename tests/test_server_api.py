@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -295,3 +296,21 @@ def test_slow_queries_do_not_block_the_event_loop(store_dir: Path) -> None:
         assert time.perf_counter() - start < 0.5
         assert not any(f.done() for f in slow)
         assert [f.result().status_code for f in slow] == [200, 200, 200]
+
+
+@pytest.mark.server
+def test_api_over_a_chroma_server(chroma_server: Any, collection_name: str) -> None:
+    where = {"host": chroma_server.host, "port": chroma_server.port}
+    fill(None, collection_name, **where)
+    app = create_app(embedder=HashEmbedder(), **where)
+    with serving(app) as url, httpx.Client(base_url=url, timeout=30) as client:
+        names = {c["name"] for c in client.get("/api/collections").json()["collections"]}
+        assert collection_name in names
+        for mode in ("dense", "hybrid", "mmr"):
+            hits = client.post(
+                f"/api/collections/{collection_name}/query",
+                json={"query": "hybrid search", "mode": mode, "k": 2},
+            ).json()["hits"]
+            assert hits[0]["source"] == "guide.md"
+        docs = client.get(f"/api/collections/{collection_name}/documents").json()
+        assert docs["total"] == 4
