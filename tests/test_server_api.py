@@ -104,9 +104,18 @@ def test_query_each_mode_returns_ranked_hits(api: httpx.Client, mode: str) -> No
         {"where": {"source": "faq.md"}},
         {"where": {"source": {"$in": ["faq.md"]}, "chunk_index": {"$gte": 0}}},  # plain multi-key
         {"filters": {"filters": [{"key": "source", "value": "faq.md", "operator": "=="}]}},
+        {  # nested groups, as MetadataFilters.model_dump() writes them
+            "filters": {
+                "condition": "or",
+                "filters": [
+                    {"filters": [{"key": "source", "value": "faq.md"}], "condition": "and"},
+                    {"key": "source", "value": ["faq.md"], "operator": "in"},
+                ],
+            }
+        },
         {"where_document": {"$contains": "embedder"}},
     ],
-    ids=["chroma", "multi-key", "llamaindex", "where_document"],
+    ids=["chroma", "multi-key", "llamaindex", "llamaindex-nested", "where_document"],
 )
 def test_every_filter_dialect_restricts_hits(api: httpx.Client, flt: dict[str, object]) -> None:
     for mode in ("dense", "hybrid"):
@@ -121,6 +130,9 @@ def test_every_filter_dialect_restricts_hits(api: httpx.Client, flt: dict[str, o
         ({"where": {"$nor": [{"a": 1}, {"b": 2}]}}, "$nor"),
         ({"where": {"a": 1}, "filters": {"filters": []}}, "either"),
         ({"filters": {"filters": [{"key": "a", "value": 1, "operator": "~~"}]}}, "~~"),
+        ({"filters": {"filters": 5}}, "filters"),
+        ({"filters": {"filters": [{"key": "a", "value": {"x": 1}}]}}, "value"),
+        ({"where_document": {"$foo": "x"}}, "$foo"),
         ({"k": 0}, "k"),
         ({"k": MAX_K + 1}, "k"),
         ({"mode": "sparse"}, "mode"),

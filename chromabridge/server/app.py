@@ -131,6 +131,28 @@ class _Guard:
                 await _json(send, 413, {"detail": f"request body over {self.max_body} bytes"}, [])
 
 
+Scalar = str | int | float | bool
+
+
+class LlamaFilter(BaseModel):
+    """One LlamaIndex `MetadataFilter`, as its `model_dump()` writes it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    key: str
+    value: Scalar | list[Scalar] | None = None
+    operator: str = "=="
+
+
+class LlamaFilters(BaseModel):
+    """A LlamaIndex `MetadataFilters` (nested groups allowed), as JSON."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    filters: list[LlamaFilter | LlamaFilters]
+    condition: str = "and"
+
+
 class QueryBody(BaseModel):
     """A search. `where` takes Chroma's or LangChain's filter dialect, `filters` a
     LlamaIndex `MetadataFilters` as JSON; `where_document` filters on the text."""
@@ -141,7 +163,7 @@ class QueryBody(BaseModel):
     k: int = Field(4, ge=1, le=MAX_K)
     mode: Mode = "dense"
     where: dict[str, Any] | None = None
-    filters: dict[str, Any] | None = None
+    filters: LlamaFilters | None = None
     where_document: dict[str, Any] | None = None
 
 
@@ -237,7 +259,7 @@ def create_app(
         """Search one collection in one mode; a bad filter is a 422 naming the problem."""
         if body.where is not None and body.filters is not None:
             raise InputError("give either where (Chroma/LangChain) or filters (LlamaIndex)")
-        chosen = llama_filters(body.filters) if body.filters is not None else body.where
+        chosen = body.where if body.filters is None else llama_filters(body.filters.model_dump())
         flt = to_chroma_filter(chosen, body.where_document)
         hits = await run_in_threadpool(catalog.search, name, body.query, body.k, body.mode, flt)
         # The same hit JSON as `chromabridge query --json`.
