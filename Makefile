@@ -42,6 +42,7 @@ demo: setup
 	UNSTRUCTURED_DISABLE_NOTICE=1 $(PY) examples/quickstart.py --path .chroma
 	$(PY) examples/langchain_rag.py --path .chroma
 	$(PY) examples/llamaindex_query_engine.py --path .chroma
+	@echo "Inspect it in a browser: .venv/bin/chromabridge serve --path .chroma  (then open http://127.0.0.1:8000/?collection=harbor-point)"
 
 bench: setup
 	@# Text corpora: Debian's python3.11-doc (Python's own docs, as .rst.txt and HTML).

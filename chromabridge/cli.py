@@ -1,4 +1,4 @@
-"""The `chromabridge` command: ingest, query, collections, stats, delete, eval.
+"""The `chromabridge` command: ingest, query, collections, stats, delete, eval, serve.
 
 Exit codes: 0 everything worked; 1 a partial or runtime failure (the report or the
 message names what); 2 a usage error (bad option, bad `--filter` JSON, unknown spec).
@@ -531,6 +531,67 @@ def evaluate_command(
     for key, value in result.items():
         table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
     out.print(table)
+
+
+# -- serve ----------------------------------------------------------------------------
+
+
+def _loopback(bind: str) -> bool:
+    import ipaddress
+
+    if bind == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(bind).is_loopback
+    except ValueError:
+        return False
+
+
+@app.command()
+def serve(
+    path: PathOpt = None,
+    host: HostOpt = None,
+    port: PortOpt = 8000,
+    cloud: CloudOpt = False,
+    embedder: EmbedderOpt = None,
+    bind: Annotated[str, typer.Option("--bind", help="Address to listen on.")] = "127.0.0.1",
+    listen_port: Annotated[
+        int, typer.Option("--listen-port", min=1, max=65535, help="Port to listen on.")
+    ] = 8000,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            envvar="CHROMABRIDGE_TOKEN",
+            help="Require `Authorization: Bearer TOKEN` on every API call (needed to bind "
+            "beyond loopback).",
+            show_default=False,
+        ),
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            help="Folder of evaluation datasets; the API reads datasets only from here.",
+            exists=True,
+            file_okay=False,
+        ),
+    ] = None,
+) -> None:
+    """Serve the retrieval API and the inspection page (http://BIND:LISTEN-PORT/)."""
+    if not _loopback(bind) and not token:
+        _usage(f"binding to {bind} exposes the store; give --token as well", "--bind")
+    try:
+        import uvicorn
+
+        from chromabridge.server import create_app
+    except ImportError as exc:
+        _fail(f"serve needs the server extra: pip install 'chromabridge[server]' ({exc.name})")
+    deploy = _deployment(path, host, port, cloud, DEFAULT_PATH)
+    with _errors():
+        server_app = create_app(embedder=embedder, data_dir=data_dir, token=token, **deploy)
+    err.print(f"serving on http://{bind}:{listen_port}/", highlight=False)
+    uvicorn.run(server_app, host=bind, port=listen_port, log_level="warning")
 
 
 def main(argv: list[str] | None = None) -> None:

