@@ -67,6 +67,11 @@ def _documents(documents: Iterable[Any]) -> list[Document]:
     return items
 
 
+def _relevance(hit: Hit) -> float:
+    """`hit.score` within [0, 1], as LangChain's relevance scores must be."""
+    return min(1.0, max(0.0, hit.score))
+
+
 class LangChainVectorStore(VectorStore):
     """`ChromaStore` as a LangChain vector store.
 
@@ -76,7 +81,8 @@ class LangChainVectorStore(VectorStore):
 
     `similarity_search_with_score` returns Chroma's distance (lower is better), as
     `langchain_chroma` does; `similarity_search_with_relevance_scores` returns
-    `ChromaStore`'s higher-is-better score.
+    `ChromaStore`'s higher-is-better score clamped into [0, 1], the range LangChain
+    promises (float error puts an exact match at 1.0000002; cosine can go below 0).
     """
 
     def __init__(
@@ -235,13 +241,13 @@ class LangChainVectorStore(VectorStore):
         self, query: str, k: int = 4, **kwargs: Any
     ) -> list[tuple[Document, float]]:
         hits = self._hits(query, None, k, kwargs.get("filter"), kwargs.get("where_document"))
-        return [(hit_to_document(h), h.score) for h in hits]
+        return [(hit_to_document(h), _relevance(h)) for h in hits]
 
     async def _asimilarity_search_with_relevance_scores(
         self, query: str, k: int = 4, **kwargs: Any
     ) -> list[tuple[Document, float]]:
         hits = await self._ahits(query, None, k, kwargs.get("filter"), kwargs.get("where_document"))
-        return [(hit_to_document(h), h.score) for h in hits]
+        return [(hit_to_document(h), _relevance(h)) for h in hits]
 
     def similarity_search_by_vector(
         self,
@@ -273,7 +279,7 @@ class LangChainVectorStore(VectorStore):
         **kwargs: Any,
     ) -> list[tuple[Document, float]]:
         hits = self._hits(None, embedding, k, filter, where_document)
-        return [(hit_to_document(h), h.score) for h in hits]
+        return [(hit_to_document(h), _relevance(h)) for h in hits]
 
     def _mmr(self, query: str | None, embedding: list[float] | None, *args: Any) -> list[Document]:
         k, fetch_k, lambda_mult, where, where_document = args
