@@ -73,9 +73,9 @@ class HybridRetriever(RetrieverBase):
         self.weights = (float(weights[0]), float(weights[1]))
         self.rrf_k = rrf_k
         self.candidates = check_k(candidates, "candidates")
-        self.lexical = lexical or LexicalIndex(
-            store, path=index_path, check_interval=check_interval
-        )
+        if lexical is None:  # not `or`: that would call len(), building the index here
+            lexical = LexicalIndex(store, path=index_path, check_interval=check_interval)
+        self.lexical = lexical
 
     def __repr__(self) -> str:
         return (

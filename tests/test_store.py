@@ -19,10 +19,12 @@ from store_support import DIM, HashEmbedder, deployment
 
 from chromabridge import Chunk, Hit
 from chromabridge.errors import (
+    CollectionDeletedError,
     ConfigError,
     EmbedderMismatchError,
     EmbeddingError,
     FilterError,
+    PartialWriteError,
     StoreError,
 )
 from chromabridge.vectorstores import ChromaStore
@@ -645,3 +647,59 @@ def test_user_keys_named_like_bookkeeping_are_kept(collection_name: str) -> None
     stored = store.collection.get(ids=["c"])["metadatas"][0]
     assert stored["user.end_char"] == 99 and "end_char" not in stored  # chunk has no end
     assert stored["doc_id"] == "doc" and "user.doc_id" not in stored  # same value: no copy
+
+
+async def test_a_deleted_collection_spends_the_store(
+    make_store: Callable[..., ChromaStore], flavour: str, collection_name: str
+) -> None:
+    """After delete_collection (sync or async) every call, sync or async, says so; the
+    collection is gone, and a new store makes it again, empty."""
+    store = make_store()
+    await call(flavour, store, "add", docs())
+    await call(flavour, store, "delete_collection")
+    spent = "was deleted through this store"
+    with pytest.raises(CollectionDeletedError, match=spent):
+        store.count()
+    with pytest.raises(CollectionDeletedError, match=spent):
+        await store.acount()
+    with pytest.raises(CollectionDeletedError, match=spent):
+        await store.aadd(docs())
+    with pytest.raises(CollectionDeletedError, match=spent):
+        store.query("cats", k=1)
+    with pytest.raises(CollectionDeletedError, match=spent):
+        await call(flavour, store, "delete_collection")
+    again = make_store()
+    assert again.count() == 0
+
+
+def test_a_failed_rollback_says_what_may_be_partly_written(
+    collection_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = ChromaStore(collection_name, embedder=None)
+    old = [Chunk.from_text(f"old {i}", id=f"c{i}") for i in range(5)]
+    store.add(old, embeddings=np.full((5, 4), 0.5))
+    store._batch_size = 4  # several batches, so the write is not one atomic upsert
+    calls = {"n": 0}
+
+    def flaky(real: Callable[..., None]) -> Callable[..., None]:
+        def write(**kwargs: Any) -> None:
+            calls["n"] += 1
+            if calls["n"] >= 3:  # the third batch fails, and so does every undo
+                raise RuntimeError("server went away")
+            real(**kwargs)
+
+        return write
+
+    for name in ("add", "upsert", "delete"):
+        monkeypatch.setattr(store.collection, name, flaky(getattr(store.collection, name)))
+    new = [Chunk.from_text(f"new {i}", id=f"c{i}") for i in range(30)]  # 5 updates, 25 inserts
+    with pytest.raises(PartialWriteError, match="may be partially written") as caught:
+        store.add(new, embeddings=np.full((30, 4), 0.25))
+    assert caught.value.ids == [f"c{i}" for i in range(12)]  # three batches of 4
+    message = str(caught.value)
+    assert "'c0'" in message and "'c9'" in message and "and 2 more" in message
+    assert "'c10'" not in message  # the message stays bounded
+    monkeypatch.undo()
+    held = {c.id: c.text for c in store.get([f"c{i}" for i in range(30)])}
+    assert set(held) <= set(caught.value.ids)  # nothing outside the list was touched
+    assert held["c0"] == "new 0"  # the first batches did land

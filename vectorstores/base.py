@@ -241,8 +241,8 @@ class StoreBase:
             call = next(plan)
             while True:
                 name, kwargs = call
-                method = getattr(target, name)
                 try:
+                    method = getattr(target, name)
                     if threaded:
                         result = await asyncio.to_thread(method, **kwargs)
                     else:

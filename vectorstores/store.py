@@ -198,7 +198,7 @@ class ChromaStore(StoreReads, StoreWrites):
         """Async `delete_collection` (leaves the store in the same state)."""
         self._check_alive()
         if not self.is_async_native:
-            await self._adrive(self._drop_plan(), self._require_sync(), threaded=True)
+            await self._adrive(self._drop_plan(), self._conn.sync, threaded=True)
         else:
             client = self._conn.async_client or await self._conn.async_factory()  # type: ignore[misc]
             await self._adrive(self._drop_plan(), client)

@@ -31,10 +31,12 @@ T = TypeVar("T")
 #: (benchmarks/vectorstores.py); below it the extra read costs more than it saves.
 _CHECK_BEFORE_ADD = 100
 #: Records per Chroma call in async writes to an embedded store. Embedded Chroma holds
-#: the GIL for a whole call (about 0.4-1.7 ms per record here, more as the collection
-#: grows), so the event loop runs only between calls; 100 keeps each pause near 50 ms
-#: (docs/vectorstores.md has the measurements) at no cost in throughput.
-_SLICE = 100
+#: the GIL for a whole call, so the event loop runs only between calls. Measured hold:
+#: 0.4-1.3 ms per record of 64 floats, 1-2.3 ms per record of 384 onto 20,000 (several
+#: times more on a loaded machine), so a slice stalls the loop for tens of milliseconds
+#: where one call of 5,000 stalls it for seconds; smaller slices cost throughput
+#: (per-call overhead). docs/vectorstores.md has the figures.
+_SLICE = 64
 #: Failed-write ids shown in an error message (all of them are on `PartialWriteError.ids`).
 _SHOWN_IDS = 10
 
@@ -145,9 +147,9 @@ class StoreWrites(StoreBase):
         return matrix
 
     def _add_plan(
-        self, chunks: Sequence[Chunk], matrix: np.ndarray, from_embedder: bool, size: int = 0
+        self, chunks: Sequence[Chunk], matrix: np.ndarray, from_embedder: bool, paced: bool = False
     ) -> Plan[list[str]]:
-        """The write, in calls of at most `size` records (0: the client's batch size)."""
+        """The write, in calls of the client's batch size, or of `_SLICE` when `paced`."""
         if self._dimension is None and chunks:
             peek = yield ("get", {"limit": 1, "include": ["embeddings"]})
             stored = peek.get("embeddings")
@@ -161,18 +163,18 @@ class StoreWrites(StoreBase):
             self._metadata = update
         ids = [chunk.id for chunk in chunks]
         limit = self._batch_size or len(ids) or 1
-        size = min(size, limit) if size else limit
-        spans = [(lo, min(lo + size, len(ids))) for lo in range(0, len(ids), size)]
+        size = min(_SLICE, limit) if paced else limit
         snapshot: dict[str, Any] | None = None
         existing: Container[str] | None = None  # None: not asked, so upsert
-        if len(spans) > 1:  # one upsert is atomic in Chroma; several need an undo record
-            snapshot = existing = yield from self._snapshot_plan(ids, spans)
+        if len(ids) > size:  # one upsert is atomic in Chroma; several need an undo record
+            snapshot = existing = yield from self._snapshot_plan(ids, size)
         elif len(ids) >= _CHECK_BEFORE_ADD:
             found = yield ("get", {"ids": ids, "include": []})
             existing = set(found["ids"])
-        done = 0
+        done = hi = 0
         try:
-            for lo, hi in spans:
+            while done < len(ids):
+                lo, hi = done, min(done + size, len(ids))
                 fresh = existing is not None and not any(i in existing for i in ids[lo:hi])
                 yield (
                     "add" if fresh else "upsert",
@@ -186,7 +188,7 @@ class StoreWrites(StoreBase):
                 done = hi
         except StoreError as exc:
             if snapshot is not None:
-                touched = ids[: min(done + size, len(ids))]
+                touched = ids[:hi]
                 try:
                     yield from self._undo_plan(touched, snapshot, size)
                 except StoreError as undo:
@@ -197,11 +199,12 @@ class StoreWrites(StoreBase):
             raise
         return ids
 
-    def _snapshot_plan(self, ids: list[str], spans: list[tuple[int, int]]) -> Plan[dict[str, Any]]:
+    def _snapshot_plan(self, ids: list[str], size: int) -> Plan[dict[str, Any]]:
         """What the records about to be overwritten held, to undo a half-done write."""
         existing: dict[str, Any] = {}
-        for lo, hi in spans:
-            found = yield ("get", {"ids": ids[lo:hi], "include": [*RECORD, "embeddings"]})
+        for lo in range(0, len(ids), size):
+            part = ids[lo : lo + size]
+            found = yield ("get", {"ids": part, "include": [*RECORD, "embeddings"]})
             for i, record_id in enumerate(found["ids"]):
                 existing[record_id] = (
                     found["embeddings"][i],
@@ -257,8 +260,8 @@ class StoreWrites(StoreBase):
         """Async `add`.
 
         On an embedded store the write goes to Chroma in slices of `_SLICE` records, each
-        a short worker-thread call, so the event loop stays responsive (a single call
-        would stall it for seconds); the call is still all-or-nothing, like `add`. A
+        a worker-thread call, so the event loop stays responsive (one call of 5,000
+        records stalls it for seconds); the call is still all-or-nothing, like `add`. A
         cancelled `aadd` finishes its write (or its rollback) before it stops.
         """
         items = self._check_chunks(chunks)
@@ -272,12 +275,12 @@ class StoreWrites(StoreBase):
             else:  # the embedder's own async twin may well compute on the loop
                 embeddings = await asyncio.to_thread(self._embed_documents, texts)
         matrix = self._check_vectors(await _arows(embeddings), items, from_embedder)
-        plan = self._add_plan(items, matrix, from_embedder, self._slice)
+        plan = self._add_plan(items, matrix, from_embedder, paced=not self.is_async_native)
         return await self._awrite(plan, "upsert", [chunk.id for chunk in items])
 
     @property
     def _slice(self) -> int:
-        """Records per call of an async write: bounded on embedded stores (see `_SLICE`),
+        """Records per call of an async write: bounded on embedded stores (`_SLICE`),
         the client's batch size (0) on a server."""
         return 0 if self.is_async_native else _SLICE
 
