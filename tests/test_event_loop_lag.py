@@ -77,7 +77,9 @@ async def test_aadd_of_5000_chunks_keeps_the_loop_responsive(
     mode: str, request: pytest.FixtureRequest, tmp_path: Path, collection_name: str
 ) -> None:
     server = request.getfixturevalue("chroma_server") if mode == "server" else None
-    store = ChromaStore(collection_name, embedder=HashEmbedder(), **deployment(mode, server, tmp_path))
+    store = ChromaStore(
+        collection_name, embedder=HashEmbedder(), **deployment(mode, server, tmp_path)
+    )
     hybrid = HybridRetriever(store, k=1, weights=(0.0, 1.0))
     await store.aadd(chunks(10, prefix="seed"), embeddings=vectors(10, seed=1))
     assert await hybrid.aretrieve("marker3") != []  # the index is built and listening
