@@ -484,8 +484,8 @@ async def test_rejected_batches_leave_collection_unchanged(
     assert snapshot(store) == before
 
 
-def test_failed_multi_batch_write_rolls_back(
-    collection_name: str, monkeypatch: pytest.MonkeyPatch
+async def test_failed_multi_batch_write_rolls_back(
+    collection_name: str, monkeypatch: pytest.MonkeyPatch, flavour: str
 ) -> None:
     store = ChromaStore(collection_name, embedder=None)
     old = [Chunk.from_text(f"old {i}", id=f"c{i}") for i in range(5)]
@@ -508,8 +508,8 @@ def test_failed_multi_batch_write_rolls_back(
     for name, method in real.items():
         monkeypatch.setattr(store.collection, name, flaky(method))
     new = [Chunk.from_text(f"new {i}", id=f"c{i}") for i in range(12)]  # 5 updates, 7 inserts
-    with pytest.raises(StoreError, match="rolled back"):
-        store.add(new, embeddings=np.full((12, 4), 0.25))
+    with pytest.raises(StoreError, match="rolled back"):  # async: the sliced write
+        await call(flavour, store, "add", new, embeddings=np.full((12, 4), 0.25))
     for name, method in real.items():
         monkeypatch.setattr(store.collection, name, method)
     assert snapshot(store) == before
@@ -672,8 +672,8 @@ async def test_a_deleted_collection_spends_the_store(
     assert again.count() == 0
 
 
-def test_a_failed_rollback_says_what_may_be_partly_written(
-    collection_name: str, monkeypatch: pytest.MonkeyPatch
+async def test_a_failed_rollback_says_what_may_be_partly_written(
+    collection_name: str, monkeypatch: pytest.MonkeyPatch, flavour: str
 ) -> None:
     store = ChromaStore(collection_name, embedder=None)
     old = [Chunk.from_text(f"old {i}", id=f"c{i}") for i in range(5)]
@@ -694,7 +694,7 @@ def test_a_failed_rollback_says_what_may_be_partly_written(
         monkeypatch.setattr(store.collection, name, flaky(getattr(store.collection, name)))
     new = [Chunk.from_text(f"new {i}", id=f"c{i}") for i in range(30)]  # 5 updates, 25 inserts
     with pytest.raises(PartialWriteError, match="may be partially written") as caught:
-        store.add(new, embeddings=np.full((30, 4), 0.25))
+        await call(flavour, store, "add", new, embeddings=np.full((30, 4), 0.25))
     assert caught.value.ids == [f"c{i}" for i in range(12)]  # three batches of 4
     message = str(caught.value)
     assert "'c0'" in message and "'c9'" in message and "and 2 more" in message

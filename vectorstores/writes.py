@@ -164,17 +164,17 @@ class StoreWrites(StoreBase):
         ids = [chunk.id for chunk in chunks]
         limit = self._batch_size or len(ids) or 1
         size = min(_SLICE, limit) if paced else limit
+        spans = [(lo, min(lo + size, len(ids))) for lo in range(0, len(ids), size)]
         snapshot: dict[str, Any] | None = None
         existing: Container[str] | None = None  # None: not asked, so upsert
-        if len(ids) > size:  # one upsert is atomic in Chroma; several need an undo record
-            snapshot = existing = yield from self._snapshot_plan(ids, size)
+        if len(spans) > 1:  # one upsert is atomic in Chroma; several need an undo record
+            snapshot = existing = yield from self._snapshot_plan(ids, spans)
         elif len(ids) >= _CHECK_BEFORE_ADD:
             found = yield ("get", {"ids": ids, "include": []})
             existing = set(found["ids"])
-        done = hi = 0
+        done = 0
         try:
-            while done < len(ids):
-                lo, hi = done, min(done + size, len(ids))
+            for lo, hi in spans:
                 fresh = existing is not None and not any(i in existing for i in ids[lo:hi])
                 yield (
                     "add" if fresh else "upsert",
@@ -188,7 +188,7 @@ class StoreWrites(StoreBase):
                 done = hi
         except StoreError as exc:
             if snapshot is not None:
-                touched = ids[:hi]
+                touched = ids[: min(done + size, len(ids))]
                 try:
                     yield from self._undo_plan(touched, snapshot, size)
                 except StoreError as undo:
@@ -199,12 +199,11 @@ class StoreWrites(StoreBase):
             raise
         return ids
 
-    def _snapshot_plan(self, ids: list[str], size: int) -> Plan[dict[str, Any]]:
+    def _snapshot_plan(self, ids: list[str], spans: list[tuple[int, int]]) -> Plan[dict[str, Any]]:
         """What the records about to be overwritten held, to undo a half-done write."""
         existing: dict[str, Any] = {}
-        for lo in range(0, len(ids), size):
-            part = ids[lo : lo + size]
-            found = yield ("get", {"ids": part, "include": [*RECORD, "embeddings"]})
+        for lo, hi in spans:
+            found = yield ("get", {"ids": ids[lo:hi], "include": [*RECORD, "embeddings"]})
             for i, record_id in enumerate(found["ids"]):
                 existing[record_id] = (
                     found["embeddings"][i],
