@@ -484,34 +484,44 @@ async def test_rejected_batches_leave_collection_unchanged(
     assert snapshot(store) == before
 
 
-async def test_failed_multi_batch_write_rolls_back(
-    collection_name: str, monkeypatch: pytest.MonkeyPatch, flavour: str
-) -> None:
-    store = ChromaStore(collection_name, embedder=None)
-    old = [Chunk.from_text(f"old {i}", id=f"c{i}") for i in range(5)]
-    store.add(old, embeddings=np.full((5, 4), 0.5))
-    before = snapshot(store)
+def batched_store(name: str) -> ChromaStore:
+    """Five records c0-c4, then writes of 4 per batch: a larger write is several calls,
+    not one atomic upsert."""
+    store = ChromaStore(name, embedder=None)
+    store.add([Chunk.from_text(f"old {i}", id=f"c{i}") for i in range(5)], np.full((5, 4), 0.5))
+    store._batch_size = 4
+    return store
 
-    store._batch_size = 4  # several batches, so the write is not one atomic upsert
+
+def fail_writes(
+    monkeypatch: pytest.MonkeyPatch, store: ChromaStore, names: list[str], fails: Any
+) -> None:
+    """Make the collection's `names` calls raise where `fails(n)` (n counts them from 1)."""
     calls = {"n": 0}
 
     def flaky(real: Callable[..., None]) -> Callable[..., None]:
         def write(**kwargs: Any) -> None:
             calls["n"] += 1
-            if calls["n"] == 3:
+            if fails(calls["n"]):
                 raise RuntimeError("server went away")
             real(**kwargs)
 
         return write
 
-    real = {name: getattr(store.collection, name) for name in ("add", "upsert")}
-    for name, method in real.items():
-        monkeypatch.setattr(store.collection, name, flaky(method))
+    for name in names:
+        monkeypatch.setattr(store.collection, name, flaky(getattr(store.collection, name)))
+
+
+async def test_failed_multi_batch_write_rolls_back(
+    collection_name: str, monkeypatch: pytest.MonkeyPatch, flavour: str
+) -> None:
+    store = batched_store(collection_name)
+    before = snapshot(store)
+    fail_writes(monkeypatch, store, ["add", "upsert"], lambda n: n == 3)
     new = [Chunk.from_text(f"new {i}", id=f"c{i}") for i in range(12)]  # 5 updates, 7 inserts
     with pytest.raises(StoreError, match="rolled back"):  # async: the sliced write
         await call(flavour, store, "add", new, embeddings=np.full((12, 4), 0.25))
-    for name, method in real.items():
-        monkeypatch.setattr(store.collection, name, method)
+    monkeypatch.undo()
     assert snapshot(store) == before
 
 
@@ -675,23 +685,9 @@ async def test_a_deleted_collection_spends_the_store(
 async def test_a_failed_rollback_says_what_may_be_partly_written(
     collection_name: str, monkeypatch: pytest.MonkeyPatch, flavour: str
 ) -> None:
-    store = ChromaStore(collection_name, embedder=None)
-    old = [Chunk.from_text(f"old {i}", id=f"c{i}") for i in range(5)]
-    store.add(old, embeddings=np.full((5, 4), 0.5))
-    store._batch_size = 4  # several batches, so the write is not one atomic upsert
-    calls = {"n": 0}
-
-    def flaky(real: Callable[..., None]) -> Callable[..., None]:
-        def write(**kwargs: Any) -> None:
-            calls["n"] += 1
-            if calls["n"] >= 3:  # the third batch fails, and so does every undo
-                raise RuntimeError("server went away")
-            real(**kwargs)
-
-        return write
-
-    for name in ("add", "upsert", "delete"):
-        monkeypatch.setattr(store.collection, name, flaky(getattr(store.collection, name)))
+    store = batched_store(collection_name)
+    # the third batch fails, and so does every call of the undo
+    fail_writes(monkeypatch, store, ["add", "upsert", "delete"], lambda n: n >= 3)
     new = [Chunk.from_text(f"new {i}", id=f"c{i}") for i in range(30)]  # 5 updates, 25 inserts
     with pytest.raises(PartialWriteError, match="may be partially written") as caught:
         await call(flavour, store, "add", new, embeddings=np.full((30, 4), 0.25))
