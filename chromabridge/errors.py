@@ -11,8 +11,10 @@ The tree splits by who must act:
     |   +-- ConfigError                 arguments and settings
     |   +-- ChunkerError                chunker parameters
     |   +-- FilterError                 metadata / document filters
+    |   +-- CollectionDeletedError      a store used after its delete_collection()
     +-- StoreError                      Chroma failed or could not be reached
     |   +-- StoreBusyError              another live process holds a local directory
+    |   +-- PartialWriteError           a failed write whose undo failed too
     +-- EmbeddingError                  a provider failed, or vectors of the wrong shape
     |   +-- EmbedderMismatchError       a collection filled by another embedder
     +-- LoaderError                     a file could not be read or partitioned
@@ -32,6 +34,8 @@ __all__ = [
     "FilterError",
     "StoreError",
     "StoreBusyError",
+    "CollectionDeletedError",
+    "PartialWriteError",
     "RerankError",
 ]
 
@@ -78,6 +82,21 @@ class StoreBusyError(StoreError):
     Embedded Chroma is single-process: a second writer on the same directory silently
     overwrites the first one's vector index. Use `shared=True` or a Chroma server.
     """
+
+
+class CollectionDeletedError(InputError):
+    """A `ChromaStore` was used after its `delete_collection()`: like a closed file, the
+    object is spent; make a new `ChromaStore` to create the collection again."""
+
+
+class PartialWriteError(StoreError):
+    """A multi-batch write failed and so did its rollback: the collection may be
+    partially written. `ids` lists every record that may hold this write's data (or
+    lack its earlier state); write them again, or delete them."""
+
+    def __init__(self, message: str, ids: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.ids: list[str] = list(ids or [])
 
 
 class RerankError(ChromaBridgeError):

@@ -1,7 +1,8 @@
 """`HybridRetriever`: BM25 and dense retrieval fused by reciprocal rank fusion.
 
-Works on every deployment Chroma runs locally (in-memory, a directory, a server):
-Chroma's own hybrid `Search` API exists only on Chroma Cloud. The lexical side is a
+Works on every deployment Chroma runs locally (in-memory, a directory, a server, and a
+store given only an `AsyncHttpClient`, through `aretrieve`): Chroma's own hybrid
+`Search` API exists only on Chroma Cloud. The lexical side is a
 `LexicalIndex` that follows the collection (see its module for what is noticed when).
 
 Defaults and why they are general (none was tuned on a test collection):
@@ -25,7 +26,7 @@ dense side found the chunk, else None.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from typing import Any
 
 from chromabridge.errors import ConfigError
@@ -72,9 +73,9 @@ class HybridRetriever(RetrieverBase):
         self.weights = (float(weights[0]), float(weights[1]))
         self.rrf_k = rrf_k
         self.candidates = check_k(candidates, "candidates")
-        self.lexical = lexical or LexicalIndex(
-            store, path=index_path, check_interval=check_interval
-        )
+        if lexical is None:  # not `or`: that would call len(), building the index here
+            lexical = LexicalIndex(store, path=index_path, check_interval=check_interval)
+        self.lexical = lexical
 
     def __repr__(self) -> str:
         return (
@@ -85,6 +86,10 @@ class HybridRetriever(RetrieverBase):
     def refresh(self, full: bool = False) -> None:
         """Catch up with writes made by other processes (see `LexicalIndex.refresh`)."""
         self.lexical.refresh(full)
+
+    async def arefresh(self, full: bool = False) -> None:
+        """Async `refresh`."""
+        await self.lexical.arefresh(full)
 
     def _depth(self, k: int) -> int:
         return max(k, self.candidates)
@@ -100,7 +105,14 @@ class HybridRetriever(RetrieverBase):
         depth = self._depth(k_)
         dense = self.store.nearest(query, k=depth, **_kwargs(flt)) if self.weights[0] else []
         lexical = self.lexical.search(query, depth, flt) if self.weights[1] else []
-        return self._read_back(self._fuse(dense, lexical), dict(dense), k_)
+        reading = self._read_back(self._fuse(dense, lexical), dict(dense), k_)
+        try:
+            wanted = next(reading)
+            while True:
+                wanted = reading.send(self.store.get(wanted))
+        except StopIteration as done:
+            hits: list[Hit] = done.value
+            return hits
 
     async def aretrieve(self, query: str, k: int | None = None, where: Any = None) -> list[Hit]:
         k_, flt = self._call_args(k, where)
@@ -108,8 +120,14 @@ class HybridRetriever(RetrieverBase):
         dense, lexical = await asyncio.gather(
             self._adense(query, depth, flt), self._alexical(query, depth, flt)
         )
-        fused = self._fuse(dense, lexical)
-        return await asyncio.to_thread(self._read_back, fused, dict(dense), k_)
+        reading = self._read_back(self._fuse(dense, lexical), dict(dense), k_)
+        try:
+            wanted = next(reading)
+            while True:
+                wanted = reading.send(await self.store.aget(wanted))
+        except StopIteration as done:
+            hits: list[Hit] = done.value
+            return hits
 
     async def _adense(self, query: str, depth: int, flt: ChromaFilter) -> list[tuple[str, float]]:
         if not self.weights[0]:
@@ -119,20 +137,21 @@ class HybridRetriever(RetrieverBase):
     async def _alexical(self, query: str, depth: int, flt: ChromaFilter) -> list[tuple[str, float]]:
         if not self.weights[1]:
             return []
-        return await asyncio.to_thread(self.lexical.search, query, depth, flt)
+        return await self.lexical.asearch(query, depth, flt)
 
     def _read_back(
         self, fused: list[tuple[str, float]], distances: dict[str, float], k: int
-    ) -> list[Hit]:
+    ) -> Generator[list[str], list[Chunk], list[Hit]]:
         """The top k as Hits, their records read from Chroma in one call: current text
-        and metadata, and chunks deleted meanwhile (by anyone) dropped, not returned."""
+        and metadata, and chunks deleted meanwhile (by anyone) dropped, not returned.
+        Yields the ids to read and receives their chunks (a sync or an async `get`)."""
         chunks: dict[str, Chunk] = {}
         while True:
             top = fused[:k]
             wanted = [doc_id for doc_id, _ in top if doc_id not in chunks]
             if not wanted:
                 return [Hit(chunks[i], score, distances.get(i)) for i, score in top]
-            found = {c.id: c for c in self.store.get(wanted)}
+            found = {c.id: c for c in (yield wanted)}
             chunks.update(found)
             gone = set(wanted) - set(found)
             if gone:

@@ -3,9 +3,10 @@
 What is noticed, and when:
 
 * writes made through the same `ChromaStore` object (any retriever sharing it) are
-  reported by `ChromaStore.subscribe`; the index applies them before the next search
-  (upserted texts are read back from Chroma in one batch, so the index holds exactly
-  what Chroma holds);
+  reported by `ChromaStore.subscribe`; the listener only queues them (it never waits,
+  so a rebuild in progress cannot stall a writer or its event loop), and the index
+  applies them before the next search (upserted texts are read back from Chroma in one
+  batch, so the index holds exactly what Chroma holds);
 * writes by other processes or other `ChromaStore` objects: every `check_interval`
   seconds a search compares `count()` with the index and, when they differ, runs
   `refresh()` (an id diff: new ids are fetched and indexed, vanished ids dropped).
@@ -18,15 +19,21 @@ current text; only its lexical rank can be stale until a refresh.
 
 For a persistent (directory) store the index is saved next to Chroma's directory, in
 `<dir>.bm25/<collection>.npz`, and reloaded (then verified with an id diff) on open.
+
+The async methods (`asearch`, `arefresh`) do the index work in a worker thread. On a
+store given only an `AsyncHttpClient`, that thread reads Chroma through the async client,
+each read run on the client's event loop, so the index works async end to end.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +62,28 @@ def default_index_path(store: ChromaStore) -> Path | None:
         return None
     base = Path(directory).resolve()
     return base.with_name(base.name + ".bm25") / f"{store.name}.npz"
+
+
+class _LoopReader:
+    """An async collection's reads for a worker thread: each is run on the collection's
+    event loop, and only the thread waits for it."""
+
+    def __init__(self, collection: Any, loop: asyncio.AbstractEventLoop) -> None:
+        self._collection = collection
+        self._loop = loop
+
+    @property
+    def id(self) -> Any:
+        return self._collection.id
+
+    def _wait(self, call: Coroutine[Any, Any, Any]) -> Any:
+        return asyncio.run_coroutine_threadsafe(call, self._loop).result()
+
+    def get(self, **kwargs: Any) -> dict[str, Any]:
+        return dict(self._wait(self._collection.get(**kwargs)))
+
+    def count(self) -> int:
+        return int(self._wait(self._collection.count()))
 
 
 class LexicalIndex:
@@ -90,6 +119,8 @@ class LexicalIndex:
         }
         self._index: BM25Index | None = None
         self._lock = threading.RLock()
+        #: The change feed, filled by the store's writers without the lock.
+        self._changes: deque[tuple[str, list[str] | None]] = deque()
         self._upserted: set[str] = set()
         self._deleted: set[str] = set()
         self._stale = False
@@ -105,7 +136,13 @@ class LexicalIndex:
     # -- change feed --------------------------------------------------------------------
 
     def _on_change(self, change: str, ids: list[str] | None) -> None:
-        with self._lock:
+        """The store's listener: queue the change (thread-safe, never blocks)."""
+        self._changes.append((change, ids))
+
+    def _apply_changes(self) -> None:
+        """Fold the queued changes into the pending sets (under the lock)."""
+        while self._changes:
+            change, ids = self._changes.popleft()
             if change == "upsert" and ids is not None:
                 self._upserted.update(ids)
                 self._deleted.difference_update(ids)
@@ -126,18 +163,18 @@ class LexicalIndex:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
-        with self._lock:
-            if self._dirty:
-                self.save()
+        if self.path is not None:
+            with self._lock:
+                if self._dirty:
+                    self.save()
 
     # -- Chroma reads -------------------------------------------------------------------
 
-    def _pages(self, include: list[str], **kwargs: Any) -> Iterator[dict[str, Any]]:
-        collection = self.store.collection
+    def _pages(self, reader: Any, include: list[str], **kwargs: Any) -> Iterator[dict[str, Any]]:
         offset = 0
         while True:
             try:
-                page = collection.get(include=include, limit=_PAGE, offset=offset, **kwargs)
+                page = reader.get(include=include, limit=_PAGE, offset=offset, **kwargs)
             except Exception as exc:
                 raise StoreError(f"reading {self.store.name!r} for the BM25 index: {exc}") from exc
             yield page
@@ -145,12 +182,12 @@ class LexicalIndex:
                 return
             offset += _PAGE
 
-    def _fetch(self, index: BM25Index, ids: list[str]) -> None:
+    def _fetch(self, reader: Any, index: BM25Index, ids: list[str]) -> None:
         """Index the current text of `ids`; ids Chroma no longer has are dropped."""
         for lo in range(0, len(ids), _PAGE):
             batch = ids[lo : lo + _PAGE]
             try:
-                found = self.store.collection.get(ids=batch, include=["documents"])
+                found = reader.get(ids=batch, include=["documents"])
             except Exception as exc:
                 raise StoreError(f"reading {self.store.name!r} for the BM25 index: {exc}") from exc
             texts = [d or "" for d in found["documents"]]
@@ -162,27 +199,31 @@ class LexicalIndex:
 
     # -- building and refreshing --------------------------------------------------------
 
-    def _load_or_build(self) -> BM25Index:
+    def _load_or_build(self, reader: Any) -> BM25Index:
         if self.path is not None and self.path.exists():
             try:
                 index, extra = BM25Index.load(self.path)
                 same = {k: getattr(index, k) for k in self._params} == self._params
                 if same and extra.get("collection_id") == self._collection_id():
                     self._index = index
-                    self.refresh()
+                    self._refresh(reader)
                     return index
             except Exception as exc:  # a damaged cache file must never break search
                 log.warning("BM25 index %s unreadable (%s); rebuilding", self.path, exc)
-        return self.rebuild()
+        return self._rebuild(reader)
 
     def rebuild(self) -> BM25Index:
         """Index every document of the collection from scratch."""
+        return self._rebuild(self.store.collection)
+
+    def _rebuild(self, reader: Any) -> BM25Index:
         with self._lock:
             index = BM25Index(**self._params)
+            self._changes.clear()  # the pages read below hold them; later ones stay queued
             self._upserted.clear()
             self._deleted.clear()
             self._stale = False
-            for page in self._pages(["documents"]):
+            for page in self._pages(reader, ["documents"]):
                 index.upsert(page["ids"], [d or "" for d in page["documents"]], compact=False)
             index.compact()
             self._index = index
@@ -193,14 +234,21 @@ class LexicalIndex:
 
     def refresh(self, full: bool = False) -> None:
         """Catch up with writes by others: an id diff, plus text hashes when `full`."""
+        self._refresh(self.store.collection, full)
+
+    async def arefresh(self, full: bool = False) -> None:
+        """Async `refresh` (works on a store given only an async client)."""
+        await asyncio.to_thread(self._refresh, await self._areader(), full)
+
+    def _refresh(self, reader: Any, full: bool = False) -> None:
         with self._lock:
             index = self._index
             if index is None:
-                self._load_or_build()
+                self._load_or_build(reader)
                 return
             seen: set[str] = set()
             changed: list[str] = []
-            for page in self._pages(["documents"] if full else []):
+            for page in self._pages(reader, ["documents"] if full else []):
                 seen.update(page["ids"])
                 if full:
                     for doc_id, text in zip(page["ids"], page["documents"], strict=True):
@@ -211,29 +259,30 @@ class LexicalIndex:
             gone = [i for i in index.ids if i not in seen]
             if gone or changed:
                 index.remove(gone)
-                self._fetch(index, changed)
+                self._fetch(reader, index, changed)
                 self._dirty = True
             self._stale = False
             self._checked = time.monotonic()
             if self._dirty:
                 self.save()
 
-    def _sync(self) -> BM25Index:
+    def _sync(self, reader: Any) -> BM25Index:
         """Apply the change feed, and look for other writers when a check is due."""
-        index = self._index if self._index is not None else self._load_or_build()
+        index = self._index if self._index is not None else self._load_or_build(reader)
+        self._apply_changes()
         if self._deleted:
             index.remove(self._deleted)
             self._deleted.clear()
             self._dirty = True
         if self._upserted:
             pending, self._upserted = sorted(self._upserted), set()
-            self._fetch(index, pending)
+            self._fetch(reader, index, pending)
             self._dirty = True
         due = self.check_interval is not None and (
             time.monotonic() - self._checked >= self.check_interval
         )
-        if self._stale or (due and self.store.count() != len(index)):
-            self.refresh()
+        if self._stale or (due and reader.count() != len(index)):
+            self._refresh(reader)
         elif due:
             self._checked = time.monotonic()
         if self._dirty and time.monotonic() - self._saved >= self.save_interval:
@@ -252,7 +301,7 @@ class LexicalIndex:
 
     # -- search -------------------------------------------------------------------------
 
-    def _allowed(self, flt: ChromaFilter) -> set[str]:
+    def _allowed(self, reader: Any, flt: ChromaFilter) -> set[str]:
         """Ids matching `flt`, by Chroma itself (one call; only ids travel).
 
         Measured alternatives were slower: checking the best BM25 hits with
@@ -260,9 +309,7 @@ class LexicalIndex:
         this call by offset costs more than one unpaged call.
         """
         try:
-            found = self.store.collection.get(
-                where=flt.where, where_document=flt.where_document, include=[]
-            )
+            found = reader.get(where=flt.where, where_document=flt.where_document, include=[])
         except Exception as exc:
             raise StoreError(f"filtering BM25 hits on {self.store.name!r}: {exc}") from exc
         return set(found["ids"])
@@ -272,18 +319,37 @@ class LexicalIndex:
     ) -> list[tuple[str, float]]:
         """Best `k` (id, BM25 score) among chunks matching `flt`, filtered by Chroma so
         the semantics are Chroma's; the cost grows with the number of matching chunks."""
+        return self._search(self.store.collection, query, k, flt)
+
+    async def asearch(
+        self, query: str, k: int, flt: ChromaFilter | None = None
+    ) -> list[tuple[str, float]]:
+        """Async `search`: the index work runs in a worker thread, never on the loop."""
+        return await asyncio.to_thread(self._search, await self._areader(), query, k, flt)
+
+    def _search(
+        self, reader: Any, query: str, k: int, flt: ChromaFilter | None
+    ) -> list[tuple[str, float]]:
         allowed = None
         if flt is not None and (flt.where is not None or flt.where_document is not None):
-            allowed = self._allowed(flt)
+            allowed = self._allowed(reader, flt)
         with self._lock:
-            return self._sync().search(query, k, allowed)
+            return self._sync(reader).search(query, k, allowed)
+
+    async def _areader(self) -> Any:
+        """What the worker thread reads Chroma through: the blocking collection, or the
+        async one (a store given only an async client) bridged to this loop."""
+        if self.store.client is not None:
+            return self.store.collection
+        collection = await self.store._acollection()
+        return _LoopReader(collection, asyncio.get_running_loop())
 
     def forget(self, ids: list[str]) -> None:
-        """Drop ids found missing from Chroma (deleted by another writer)."""
-        with self._lock:
-            if self._index is not None and self._index.remove(ids):
-                self._dirty = True
+        """Drop ids found missing from Chroma (deleted by another writer); queued like a
+        delete, so it never waits."""
+        self._on_change("delete", list(ids))
 
     def __len__(self) -> int:
+        reader = self.store.collection
         with self._lock:
-            return len(self._sync())
+            return len(self._sync(reader))

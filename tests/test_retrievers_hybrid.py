@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import chromadb
 import pytest
 from store_support import HashEmbedder, deployment
 
@@ -227,3 +228,30 @@ def test_damaged_index_file_is_rebuilt(tmp_path: Path, collection_name: str) -> 
     path.write_bytes(b"not an index")
     assert _ids(HybridRetriever(store, k=1, weights=(0.0, 1.0)).retrieve("savanna")) == ["c2"]
     assert path.stat().st_size > 100  # rewritten by the rebuild
+
+
+@pytest.mark.server
+async def test_a_store_with_only_an_async_client_works_end_to_end(
+    chroma_server: Any, collection_name: str
+) -> None:
+    """Index built, searched and kept current through the async client alone."""
+    client = await chromadb.AsyncHttpClient(host=chroma_server.host, port=chroma_server.port)
+    store = ChromaStore(collection_name, client=client, embedder=HashEmbedder())
+    await store.aadd(_chunks(TEXTS))
+    hybrid = HybridRetriever(store, k=2)
+    assert set(_ids(await hybrid.aretrieve("zebra lion", where={"kind": "wild"}))) == {"c2", "c5"}
+    lexical = HybridRetriever(store, k=1, weights=(0.0, 1.0), lexical=hybrid.lexical)
+    assert _ids(await lexical.aretrieve("savanna")) == ["c2"]
+
+    await store.aadd(_chunks({"c6": ("a giraffe crosses the savanna at noon", "wild")}))
+    await store.adelete(["c2"])
+    assert _ids(await lexical.aretrieve("savanna")) == ["c6"]
+
+    other = ChromaStore(  # another writer, unseen by the change feed
+        collection_name, host=chroma_server.host, port=chroma_server.port, embedder=HashEmbedder()
+    )
+    other.add(_chunks({"c7": ("savanna savanna savanna grass", "wild")}))
+    await lexical.arefresh()
+    assert _ids(await lexical.aretrieve("savanna")) == ["c7"]
+    with pytest.raises(ConfigError, match="only an async client"):
+        hybrid.retrieve("zebra")

@@ -19,10 +19,12 @@ from store_support import DIM, HashEmbedder, deployment
 
 from chromabridge import Chunk, Hit
 from chromabridge.errors import (
+    CollectionDeletedError,
     ConfigError,
     EmbedderMismatchError,
     EmbeddingError,
     FilterError,
+    PartialWriteError,
     StoreError,
 )
 from chromabridge.vectorstores import ChromaStore
@@ -482,34 +484,44 @@ async def test_rejected_batches_leave_collection_unchanged(
     assert snapshot(store) == before
 
 
-def test_failed_multi_batch_write_rolls_back(
-    collection_name: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    store = ChromaStore(collection_name, embedder=None)
-    old = [Chunk.from_text(f"old {i}", id=f"c{i}") for i in range(5)]
-    store.add(old, embeddings=np.full((5, 4), 0.5))
-    before = snapshot(store)
+def batched_store(name: str) -> ChromaStore:
+    """Five records c0-c4, then writes of 4 per batch: a larger write is several calls,
+    not one atomic upsert."""
+    store = ChromaStore(name, embedder=None)
+    store.add([Chunk.from_text(f"old {i}", id=f"c{i}") for i in range(5)], np.full((5, 4), 0.5))
+    store._batch_size = 4
+    return store
 
-    store._batch_size = 4  # several batches, so the write is not one atomic upsert
+
+def fail_writes(
+    monkeypatch: pytest.MonkeyPatch, store: ChromaStore, names: list[str], fails: Any
+) -> None:
+    """Make the collection's `names` calls raise where `fails(n)` (n counts them from 1)."""
     calls = {"n": 0}
 
     def flaky(real: Callable[..., None]) -> Callable[..., None]:
         def write(**kwargs: Any) -> None:
             calls["n"] += 1
-            if calls["n"] == 3:
+            if fails(calls["n"]):
                 raise RuntimeError("server went away")
             real(**kwargs)
 
         return write
 
-    real = {name: getattr(store.collection, name) for name in ("add", "upsert")}
-    for name, method in real.items():
-        monkeypatch.setattr(store.collection, name, flaky(method))
+    for name in names:
+        monkeypatch.setattr(store.collection, name, flaky(getattr(store.collection, name)))
+
+
+async def test_failed_multi_batch_write_rolls_back(
+    collection_name: str, monkeypatch: pytest.MonkeyPatch, flavour: str
+) -> None:
+    store = batched_store(collection_name)
+    before = snapshot(store)
+    fail_writes(monkeypatch, store, ["add", "upsert"], lambda n: n == 3)
     new = [Chunk.from_text(f"new {i}", id=f"c{i}") for i in range(12)]  # 5 updates, 7 inserts
-    with pytest.raises(StoreError, match="rolled back"):
-        store.add(new, embeddings=np.full((12, 4), 0.25))
-    for name, method in real.items():
-        monkeypatch.setattr(store.collection, name, method)
+    with pytest.raises(StoreError, match="rolled back"):  # async: the sliced write
+        await call(flavour, store, "add", new, embeddings=np.full((12, 4), 0.25))
+    monkeypatch.undo()
     assert snapshot(store) == before
 
 
@@ -645,3 +657,70 @@ def test_user_keys_named_like_bookkeeping_are_kept(collection_name: str) -> None
     stored = store.collection.get(ids=["c"])["metadatas"][0]
     assert stored["user.end_char"] == 99 and "end_char" not in stored  # chunk has no end
     assert stored["doc_id"] == "doc" and "user.doc_id" not in stored  # same value: no copy
+
+
+async def test_a_deleted_collection_spends_the_store(
+    make_store: Callable[..., ChromaStore], flavour: str, collection_name: str
+) -> None:
+    """After delete_collection (sync or async) every call, sync or async, says so; the
+    collection is gone, and a new store makes it again, empty."""
+    store = make_store()
+    await call(flavour, store, "add", docs())
+    await call(flavour, store, "delete_collection")
+    spent = "was deleted through this store"
+    with pytest.raises(CollectionDeletedError, match=spent):
+        store.count()
+    with pytest.raises(CollectionDeletedError, match=spent):
+        await store.acount()
+    with pytest.raises(CollectionDeletedError, match=spent):
+        await store.aadd(docs())
+    with pytest.raises(CollectionDeletedError, match=spent):
+        store.query("cats", k=1)
+    with pytest.raises(CollectionDeletedError, match=spent):
+        await call(flavour, store, "delete_collection")
+    again = make_store()
+    assert again.count() == 0
+
+
+async def test_a_failed_rollback_says_what_may_be_partly_written(
+    collection_name: str, monkeypatch: pytest.MonkeyPatch, flavour: str
+) -> None:
+    store = batched_store(collection_name)
+    # the third batch fails, and so does every call of the undo
+    fail_writes(monkeypatch, store, ["add", "upsert", "delete"], lambda n: n >= 3)
+    new = [Chunk.from_text(f"new {i}", id=f"c{i}") for i in range(30)]  # 5 updates, 25 inserts
+    with pytest.raises(PartialWriteError, match="may be partially written") as caught:
+        await call(flavour, store, "add", new, embeddings=np.full((30, 4), 0.25))
+    assert caught.value.ids == [f"c{i}" for i in range(12)]  # three batches of 4
+    message = str(caught.value)
+    assert "'c0'" in message and "'c9'" in message and "and 2 more" in message
+    assert "'c10'" not in message  # the message stays bounded
+    monkeypatch.undo()
+    held = {c.id: c.text for c in store.get([f"c{i}" for i in range(30)])}
+    assert set(held) <= set(caught.value.ids)  # nothing outside the list was touched
+    assert held["c0"] == "new 0"  # the first batches did land
+
+
+async def test_a_cancelled_aadd_still_finishes_its_write(
+    collection_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sliced write is many calls; cancelling the caller must not leave half of it."""
+    store = ChromaStore(collection_name, embedder=None)
+    written, heard = threading.Event(), threading.Event()
+    real_add = store.collection.add
+
+    def add(**kwargs: Any) -> None:
+        real_add(**kwargs)
+        written.set()
+
+    monkeypatch.setattr(store.collection, "add", add)
+    store.subscribe(lambda change, ids: heard.set() if len(ids or []) == 1000 else None)
+    batch = [Chunk.from_text(f"text {i}", id=f"k{i}") for i in range(1000)]
+    task = asyncio.create_task(store.aadd(batch, embeddings=np.full((1000, 4), 0.5)))
+    assert await asyncio.to_thread(written.wait, 30)  # the first slice is in
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert store.count() < 1000  # cancelled mid-write
+    assert await asyncio.to_thread(heard.wait, 60)  # the write went on, and was told
+    assert store.count() == 1000

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -84,6 +85,22 @@ def test_search_variants(lc_store: LangChainVectorStore) -> None:
         d.id for d in lc_store.similarity_search("x", k=4, where_document={"$contains": "bark"})
     ] == ["d1"]
     assert [d.id for d in lc_store.get_by_ids(["d3", "nope", "d1"])] == ["d3", "d1"]
+
+
+async def test_relevance_scores_stay_within_0_and_1(lc_store: LangChainVectorStore) -> None:
+    """An exact match's cosine distance comes back as -2.4e-7 from Chroma; LangChain
+    warns about relevance scores outside [0, 1], so the face clamps them."""
+    text = CORPUS[0].page_content
+    assert lc_store.store.query(text, k=1)[0].score > 1.0  # the case that used to warn
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        found = [
+            lc_store.similarity_search_with_relevance_scores(text, k=4),
+            await lc_store.asimilarity_search_with_relevance_scores(text, k=4),
+        ]
+    for pairs in found:
+        assert pairs[0] == (pairs[0][0], 1.0) and pairs[0][0].id == "d0"
+        assert all(0.0 <= score <= 1.0 for _, score in pairs)
 
 
 def test_mmr(lc_store: LangChainVectorStore) -> None:

@@ -4,8 +4,11 @@ plan drivers.
 Each operation is written once, as a plan: a generator that yields the Chroma calls it
 needs, as (method name, keyword arguments), and receives their results. `_drive` runs a
 plan on a blocking client and `_adrive` on `AsyncHttpClient`, so the async twins are
-truly async against a server without a second copy of the logic. A Chroma exception is
-thrown into the plan as a `StoreError`, so plans can undo or re-raise.
+truly async against a server without a second copy of the logic. On an embedded client
+`_adrive(threaded=True)` runs each call in a worker thread, one at a time: embedded
+Chroma holds the GIL for a whole call, so the event loop runs only between calls, and
+async writes there are cut into slices. A Chroma exception is thrown into the plan as a
+`StoreError`, so plans can undo or re-raise.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from chromadb.errors import NotFoundError
 from chromabridge.embedders import Embedder
 from chromabridge.errors import (
     ChromaBridgeError,
+    CollectionDeletedError,
     ConfigError,
     EmbedderMismatchError,
     EmbeddingError,
@@ -109,6 +113,8 @@ class StoreBase:
     _listeners: list[ChangeListener]
     _create: bool
     _given_configuration: dict[str, Any]
+    #: Set by `delete_collection`: every later call raises `CollectionDeletedError`.
+    _dropped: bool = False
 
     @property
     def is_async_native(self) -> bool:
@@ -127,6 +133,12 @@ class StoreBase:
     def _notify(self, change: str, ids: list[str] | None) -> None:
         for listener in list(self._listeners):
             listener(change, ids)
+
+    async def _anotify(self, change: str, ids: list[str] | None) -> None:
+        """`_notify` from async code: listeners run in a worker thread, never on the loop
+        (a listener may wait on a lock or do I/O)."""
+        if self._listeners:
+            await asyncio.to_thread(self._notify, change, ids)
 
     # -- opening ------------------------------------------------------------------------------
 
@@ -186,6 +198,7 @@ class StoreBase:
 
     async def _acollection(self) -> Any:
         """This event loop's async collection (AsyncHttpClient is bound to its loop)."""
+        self._check_alive()
         loop = asyncio.get_running_loop()
         collection = self._async.get(loop)
         if collection is None:
@@ -201,7 +214,15 @@ class StoreBase:
             self._async[loop] = collection
         return collection
 
+    def _check_alive(self) -> None:
+        if self._dropped:
+            raise CollectionDeletedError(
+                f"collection {self.name!r} was deleted through this store "
+                "(delete_collection); create a new ChromaStore to make it again"
+            )
+
     def _require_sync(self) -> Any:
+        self._check_alive()
         if self._collection is None:
             raise ConfigError(
                 f"ChromaStore {self.name!r} was given only an async client; use the async "
@@ -236,14 +257,19 @@ class StoreBase:
         except StopIteration as stop:
             return cast(T, stop.value)
 
-    async def _adrive(self, plan: Plan[T], target: Any) -> T:
-        """Run `plan` against an async client or collection."""
+    async def _adrive(self, plan: Plan[T], target: Any, threaded: bool = False) -> T:
+        """Run `plan` against an async client or collection, or, `threaded`, against a
+        blocking one with each call in a worker thread."""
         try:
             call = next(plan)
             while True:
                 name, kwargs = call
                 try:
-                    result = await getattr(target, name)(**kwargs)
+                    method = getattr(target, name)
+                    if threaded:
+                        result = await asyncio.to_thread(method, **kwargs)
+                    else:
+                        result = await method(**kwargs)
                 except Exception as exc:
                     error = self._fail(name, exc)
                     error.__cause__ = exc
@@ -257,6 +283,10 @@ class StoreBase:
         return self._drive(plan, self._require_sync())
 
     async def _arun(self, plan: Plan[T]) -> T:
+        """Run `plan` asynchronously: natively on a server, else call by call in a worker
+        thread (plans that write in many small calls keep the loop responsive)."""
+        if not self.is_async_native:
+            return await self._adrive(plan, self._require_sync(), threaded=True)
         return await self._adrive(plan, await self._acollection())
 
     # -- checks -------------------------------------------------------------------------------

@@ -83,7 +83,8 @@ class LangChainVectorStore(VectorStore):
     Scores as in `langchain_chroma`: `similarity_search_with_score` and
     `similarity_search_by_vector_with_relevance_scores` return Chroma's distance (lower is
     better); `similarity_search_with_relevance_scores` maps it with `relevance_score_fn`,
-    or LangChain's function for the collection's space.
+    or LangChain's function for the collection's space, clamped into [0, 1], the range
+    LangChain promises (float error puts an exact cosine match at 1.0000002).
 
     `_collection` (the chromadb Collection) and `_client` (the chromadb client) are
     read-only aliases kept for existing code such as `db._collection.count()`.
@@ -160,14 +161,16 @@ class LangChainVectorStore(VectorStore):
         return as_langchain() if callable(as_langchain) else None
 
     def _select_relevance_score_fn(self) -> Callable[[float], float]:
-        """`relevance_score_fn` if given, else LangChain's function for the space."""
+        """`relevance_score_fn` if given, else LangChain's function for the space, clamped
+        into [0, 1] (a user's own function is taken as it is)."""
         if self.override_relevance_score_fn is not None:
             return self.override_relevance_score_fn
-        return {
+        relevance = {
             "cosine": self._cosine_relevance_score_fn,
             "l2": self._euclidean_relevance_score_fn,
             "ip": self._max_inner_product_relevance_score_fn,
         }[self.store.distance]
+        return lambda distance: min(1.0, max(0.0, relevance(distance)))
 
     # -- writes ---------------------------------------------------------------------------
 

@@ -16,7 +16,6 @@ Score semantics (`Hit.score`, higher is better) per distance space:
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import weakref
@@ -213,21 +212,30 @@ class ChromaStore(StoreReads, StoreWrites):
     # -- the whole collection -----------------------------------------------------------------
 
     def delete_collection(self) -> None:
-        """Drop the whole collection from Chroma; this store is unusable afterwards."""
+        """Drop the whole collection from Chroma. The store is spent afterwards: every
+        call, sync or async, raises `CollectionDeletedError` (make a new `ChromaStore` to
+        create the collection again)."""
+        self._check_alive()
         client = self._conn.sync
         if client is None:
             raise ConfigError("delete_collection needs a blocking client; use adelete_collection")
         self._drive(self._drop_plan(), client)
-        self._collection = None
+        self._spend()
 
     async def adelete_collection(self) -> None:
-        """Async `delete_collection`."""
-        if self._conn.async_client is None and self._conn.async_factory is None:
-            return await asyncio.to_thread(self.delete_collection)
-        client = self._conn.async_client or await self._conn.async_factory()  # type: ignore[misc]
-        await self._adrive(self._drop_plan(), client)
+        """Async `delete_collection` (leaves the store in the same state)."""
+        self._check_alive()
+        if not self.is_async_native:
+            await self._adrive(self._drop_plan(), self._conn.sync, threaded=True)
+        else:
+            client = self._conn.async_client or await self._conn.async_factory()  # type: ignore[misc]
+            await self._adrive(self._drop_plan(), client)
+        self._spend()
+
+    def _spend(self) -> None:
+        self._dropped = True
+        self._collection = None
         self._async.clear()
-        return None
 
     def _drop_plan(self) -> Plan[None]:
         yield ("delete_collection", {"name": self.name})

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Container, Iterable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
-from chromabridge.errors import ChromaBridgeError, ConfigError, EmbeddingError, StoreError
+from chromabridge.errors import (
+    ChromaBridgeError,
+    ConfigError,
+    EmbeddingError,
+    PartialWriteError,
+    StoreError,
+)
 from chromabridge.types import Chunk
 
 from . import guard
@@ -18,10 +24,21 @@ from .records import chunk_metadata
 
 __all__ = ["StoreWrites"]
 
+T = TypeVar("T")
+
 #: From this many ids on, `add` first asks which exist: a batch of new ids is written with
 #: Chroma's `add`, which costs about 9% less than `upsert` with our bookkeeping keys
 #: (benchmarks/vectorstores.py); below it the extra read costs more than it saves.
 _CHECK_BEFORE_ADD = 100
+#: Records per Chroma call in async writes to an embedded store. Embedded Chroma holds
+#: the GIL for a whole call, so the event loop runs only between calls. Measured hold:
+#: 0.4-1.3 ms per record of 64 floats, 1-2.3 ms per record of 384 onto 20,000 (several
+#: times more on a loaded machine), so a slice stalls the loop for tens of milliseconds
+#: where one call of 5,000 stalls it for seconds; smaller slices cost throughput
+#: (per-call overhead). docs/vectorstores.md has the figures.
+_SLICE = 64
+#: Failed-write ids shown in an error message (all of them are on `PartialWriteError.ids`).
+_SHOWN_IDS = 10
 
 
 def _exact_ids(ids: list[str] | None, where: Any, doc_id: Any) -> list[str] | None:
@@ -34,6 +51,34 @@ def _listed(chunks: Iterable[Chunk]) -> list[Chunk]:
     if isinstance(chunks, (str, bytes, Chunk)) or not isinstance(chunks, Iterable):
         raise StoreError(f"add() takes a list of Chunks, got {type(chunks).__name__}")
     return list(chunks)
+
+
+async def _arows(vectors: Any) -> Any:
+    """Nested lists of floats as a float32 matrix, converted a slice of rows at a time so
+    the event loop runs in between (5,000 rows of 384 floats take ~0.5 s in one go);
+    anything else is returned as is, for `_check_vectors` to convert or reject."""
+    if isinstance(vectors, np.ndarray) or not isinstance(vectors, Sequence):
+        return vectors
+    parts = []
+    try:
+        for lo in range(0, len(vectors), 10 * _SLICE):
+            parts.append(np.asarray(vectors[lo : lo + 10 * _SLICE], dtype=np.float32))
+            await asyncio.sleep(0)
+        return np.concatenate(parts) if parts else vectors
+    except (TypeError, ValueError):
+        return vectors
+
+
+def _partial(exc: StoreError, undo: StoreError, name: str, ids: list[str]) -> PartialWriteError:
+    shown = ", ".join(repr(i) for i in ids[:_SHOWN_IDS])
+    more = f" and {len(ids) - _SHOWN_IDS} more" if len(ids) > _SHOWN_IDS else ""
+    return PartialWriteError(
+        f"{exc}; rolling it back failed too ({undo}): collection {name!r} may be partially "
+        f"written. These {len(ids)} records may hold this write's data or have lost their "
+        f"earlier state: {shown}{more} (all on the error's .ids); write them again or "
+        "delete them",
+        ids,
+    )
 
 
 class StoreWrites(StoreBase):
@@ -102,8 +147,9 @@ class StoreWrites(StoreBase):
         return matrix
 
     def _add_plan(
-        self, chunks: Sequence[Chunk], matrix: np.ndarray, from_embedder: bool
+        self, chunks: Sequence[Chunk], matrix: np.ndarray, from_embedder: bool, paced: bool = False
     ) -> Plan[list[str]]:
+        """The write, in calls of the client's batch size, or of `_SLICE` when `paced`."""
         if self._dimension is None and chunks:
             peek = yield ("get", {"limit": 1, "include": ["embeddings"]})
             stored = peek.get("embeddings")
@@ -116,7 +162,8 @@ class StoreWrites(StoreBase):
             yield ("modify", {"metadata": update})
             self._metadata = update
         ids = [chunk.id for chunk in chunks]
-        size = self._batch_size or len(ids) or 1
+        limit = self._batch_size or len(ids) or 1
+        size = min(_SLICE, limit) if paced else limit
         spans = [(lo, min(lo + size, len(ids))) for lo in range(0, len(ids), size)]
         snapshot: dict[str, Any] | None = None
         existing: Container[str] | None = None  # None: not asked, so upsert
@@ -141,7 +188,11 @@ class StoreWrites(StoreBase):
                 done = hi
         except StoreError as exc:
             if snapshot is not None:
-                yield from self._undo_plan(ids[: min(done + size, len(ids))], snapshot, size)
+                touched = ids[: min(done + size, len(ids))]
+                try:
+                    yield from self._undo_plan(touched, snapshot, size)
+                except StoreError as undo:
+                    raise _partial(exc, undo, self.name, touched) from exc
                 raise StoreError(
                     f"{exc} (the {done} records already written were rolled back)"
                 ) from exc
@@ -205,19 +256,43 @@ class StoreWrites(StoreBase):
     async def aadd(
         self, chunks: Iterable[Chunk], embeddings: Sequence[Sequence[float]] | None = None
     ) -> list[str]:
-        """Async `add`."""
-        if not self.is_async_native:
-            return await asyncio.to_thread(self.add, _listed(chunks), embeddings)
+        """Async `add`.
+
+        On an embedded store the write goes to Chroma in slices of `_SLICE` records, each
+        a worker-thread call, so the event loop stays responsive (one call of 5,000
+        records stalls it for seconds); the call is still all-or-nothing, like `add`. A
+        cancelled `aadd` finishes its write (or its rollback) before it stops.
+        """
         items = self._check_chunks(chunks)
         if not items:
             return []
         from_embedder = embeddings is None
         if embeddings is None:
-            embeddings = await self._aembed_documents(self._texts_to_embed(items))
-        matrix = self._check_vectors(embeddings, items, from_embedder)
-        ids = await self._arun(self._add_plan(items, matrix, from_embedder))
-        self._notify("upsert", ids)
-        return ids
+            texts = self._texts_to_embed(items)
+            if self.is_async_native:
+                embeddings = await self._aembed_documents(texts)
+            else:  # the embedder's own async twin may well compute on the loop
+                embeddings = await asyncio.to_thread(self._embed_documents, texts)
+        matrix = self._check_vectors(await _arows(embeddings), items, from_embedder)
+        plan = self._add_plan(items, matrix, from_embedder, paced=not self.is_async_native)
+        return await self._awrite(plan, "upsert", [chunk.id for chunk in items])
+
+    @property
+    def _slice(self) -> int:
+        """Records per call of an async write: bounded on embedded stores (`_SLICE`),
+        the client's batch size (0) on a server."""
+        return 0 if self.is_async_native else _SLICE
+
+    async def _awrite(self, plan: Plan[T], change: str, ids: list[str] | None) -> T:
+        """Run a write plan, then tell the listeners. Shielded: a cancelled caller stops
+        waiting, but the write (or its rollback) completes and listeners hear of it."""
+
+        async def write() -> T:
+            result = await self._arun(plan)
+            await self._anotify(change, ids)
+            return result
+
+        return await asyncio.shield(write())
 
     def _embed_documents(self, texts: list[str]) -> list[list[float]]:
         assert self.embedder is not None
@@ -244,6 +319,7 @@ class StoreWrites(StoreBase):
         ids: list[str] | None,
         where: Any,
         doc_id: str | Sequence[str] | None,
+        size: int = 0,
     ) -> Plan[None]:
         if ids is None and where is None and doc_id is None:
             raise ConfigError("delete() needs ids=, where= or doc_id= (use clear() to empty)")
@@ -258,7 +334,7 @@ class StoreWrites(StoreBase):
             clauses.append({"doc_id": {"$in": doc_ids}})
         where_ = clauses[0] if len(clauses) == 1 else ({"$and": clauses} if clauses else None)
         if ids is not None:
-            size = self._batch_size or len(ids) or 1
+            size = size or self._batch_size or len(ids) or 1
             for lo in range(0, len(ids), size):
                 yield ("delete", {"ids": ids[lo : lo + size], "where": where_})
         else:
@@ -283,17 +359,14 @@ class StoreWrites(StoreBase):
         where: Any = None,
         doc_id: str | Sequence[str] | None = None,
     ) -> None:
-        """Async `delete`."""
-        if not self.is_async_native:
-            return await asyncio.to_thread(self.delete, ids, where=where, doc_id=doc_id)
+        """Async `delete` (by ids: in slices on an embedded store, as `aadd` writes)."""
         id_list = None if ids is None else strings(ids, "ids")
-        await self._arun(self._delete_plan(id_list, where, doc_id))
-        self._notify("delete", _exact_ids(id_list, where, doc_id))
-        return None
+        plan = self._delete_plan(id_list, where, doc_id, self._slice)
+        await self._awrite(plan, "delete", _exact_ids(id_list, where, doc_id))
 
-    def _clear_plan(self) -> Plan[None]:
+    def _clear_plan(self, size: int = 0) -> Plan[None]:
         while True:
-            page = yield ("get", {"limit": self._batch_size or 1000, "include": []})
+            page = yield ("get", {"limit": size or self._batch_size or 1000, "include": []})
             if not page["ids"]:
                 return
             yield ("delete", {"ids": page["ids"]})
@@ -305,8 +378,4 @@ class StoreWrites(StoreBase):
 
     async def aclear(self) -> None:
         """Async `clear`."""
-        if not self.is_async_native:
-            return await asyncio.to_thread(self.clear)
-        await self._arun(self._clear_plan())
-        self._notify("clear", None)
-        return None
+        await self._awrite(self._clear_plan(self._slice), "clear", None)
