@@ -31,12 +31,16 @@ from typing import Any
 from chromabridge.errors import ConfigError
 from chromabridge.types import Chunk, Hit
 from chromabridge.vectorstores import ChromaFilter, ChromaStore
+from chromabridge.vectorstores.grouping import check_per_document
 
 from .base import RetrieverBase, check_k
 from .fusion import DEFAULT_RRF_K, reciprocal_rank_fusion
+from .grouping import grouped_fusion
 from .lexical import LexicalIndex
 
 __all__ = ["HybridRetriever"]
+
+Vector = Sequence[float] | None
 
 
 class HybridRetriever(RetrieverBase):
@@ -45,6 +49,9 @@ class HybridRetriever(RetrieverBase):
     `weights` = (dense, lexical). Pass `lexical=` to share one `LexicalIndex` between
     retrievers on the same store, or `index_path` to choose where it persists
     ("auto": next to a persistent store).
+
+    `max_per_document` keeps at most that many chunks of each source document in the
+    fused ranking, searching deeper until `k` remain (cost: `retrievers/grouping.py`).
     """
 
     def __init__(
@@ -60,6 +67,7 @@ class HybridRetriever(RetrieverBase):
         lexical: LexicalIndex | None = None,
         index_path: Any = "auto",
         check_interval: float | None = 5.0,
+        max_per_document: int | None = None,
     ) -> None:
         if len(weights) != 2 or any(w < 0 for w in weights) or not any(weights):
             raise ConfigError(f"weights must be two non-negative numbers, got {weights!r}")
@@ -72,6 +80,7 @@ class HybridRetriever(RetrieverBase):
         self.weights = (float(weights[0]), float(weights[1]))
         self.rrf_k = rrf_k
         self.candidates = check_k(candidates, "candidates")
+        self.max_per_document = check_per_document(max_per_document)
         self.lexical = lexical or LexicalIndex(
             store, path=index_path, check_interval=check_interval
         )
@@ -79,7 +88,8 @@ class HybridRetriever(RetrieverBase):
     def __repr__(self) -> str:
         return (
             f"HybridRetriever(store={self.store.name!r}, k={self.k}, weights={self.weights}, "
-            f"rrf_k={self.rrf_k}, candidates={self.candidates})"
+            f"rrf_k={self.rrf_k}, candidates={self.candidates}, "
+            f"max_per_document={self.max_per_document})"
         )
 
     def refresh(self, full: bool = False) -> None:
@@ -95,26 +105,93 @@ class HybridRetriever(RetrieverBase):
         rankings = [[doc_id for doc_id, _ in dense], [doc_id for doc_id, _ in lexical]]
         return reciprocal_rank_fusion(rankings, self.weights, self.rrf_k)
 
-    def retrieve(self, query: str, k: int | None = None, where: Any = None) -> list[Hit]:
+    def retrieve(
+        self,
+        query: str,
+        k: int | None = None,
+        where: Any = None,
+        *,
+        embedding: Sequence[float] | None = None,
+    ) -> list[Hit]:
+        """Fused hits for `query`; `embedding` (the query's vector, when the caller has it
+        already) spares the dense side from embedding `query` again."""
         k_, flt = self._call_args(k, where)
+        if self.max_per_document is not None:
+            return self._grouped(query, embedding, k_, flt, self.max_per_document)
         depth = self._depth(k_)
-        dense = self.store.nearest(query, k=depth, **_kwargs(flt)) if self.weights[0] else []
+        dense = self._dense(query, embedding, depth, flt)
         lexical = self.lexical.search(query, depth, flt) if self.weights[1] else []
         return self._read_back(self._fuse(dense, lexical), dict(dense), k_)
 
-    async def aretrieve(self, query: str, k: int | None = None, where: Any = None) -> list[Hit]:
+    async def aretrieve(
+        self,
+        query: str,
+        k: int | None = None,
+        where: Any = None,
+        *,
+        embedding: Sequence[float] | None = None,
+    ) -> list[Hit]:
         k_, flt = self._call_args(k, where)
+        if self.max_per_document is not None:
+            return await self._agrouped(query, embedding, k_, flt, self.max_per_document)
         depth = self._depth(k_)
         dense, lexical = await asyncio.gather(
-            self._adense(query, depth, flt), self._alexical(query, depth, flt)
+            self._adense(query, embedding, depth, flt), self._alexical(query, depth, flt)
         )
         fused = self._fuse(dense, lexical)
         return await asyncio.to_thread(self._read_back, fused, dict(dense), k_)
 
-    async def _adense(self, query: str, depth: int, flt: ChromaFilter) -> list[tuple[str, float]]:
+    def _grouped(
+        self, query: str, embedding: Vector, k: int, flt: ChromaFilter, limit: int
+    ) -> list[Hit]:
+        plan = grouped_fusion(self._fuse, k, limit, self._depth(k))
+        try:
+            kind, arg = next(plan)
+            while True:
+                if kind == "search":
+                    dense = self._dense(query, embedding, arg, flt)
+                    lexical = self.lexical.search(query, arg, flt) if self.weights[1] else []
+                    kind, arg = plan.send((dense, lexical))
+                else:
+                    kind, arg = plan.send({c.id: c.doc_id for c in self.store.get(arg, text=False)})
+        except StopIteration as stop:
+            fused, dense = stop.value
+        return self._read_back(fused, dict(dense), k)
+
+    async def _agrouped(
+        self, query: str, embedding: Vector, k: int, flt: ChromaFilter, limit: int
+    ) -> list[Hit]:
+        plan = grouped_fusion(self._fuse, k, limit, self._depth(k))
+        try:
+            kind, arg = next(plan)
+            while True:
+                if kind == "search":
+                    sides = await asyncio.gather(
+                        self._adense(query, embedding, arg, flt), self._alexical(query, arg, flt)
+                    )
+                    kind, arg = plan.send(tuple(sides))
+                else:
+                    chunks = await self.store.aget(arg, text=False)
+                    kind, arg = plan.send({c.id: c.doc_id for c in chunks})
+        except StopIteration as stop:
+            fused, dense = stop.value
+        return await asyncio.to_thread(self._read_back, fused, dict(dense), k)
+
+    def _dense(
+        self, query: str, embedding: Vector, depth: int, flt: ChromaFilter
+    ) -> list[tuple[str, float]]:
         if not self.weights[0]:
             return []
-        return await self.store.anearest(query, k=depth, **_kwargs(flt))
+        text = query if embedding is None else None
+        return self.store.nearest(text, embedding, k=depth, **_kwargs(flt))
+
+    async def _adense(
+        self, query: str, embedding: Vector, depth: int, flt: ChromaFilter
+    ) -> list[tuple[str, float]]:
+        if not self.weights[0]:
+            return []
+        text = query if embedding is None else None
+        return await self.store.anearest(text, embedding, k=depth, **_kwargs(flt))
 
     async def _alexical(self, query: str, depth: int, flt: ChromaFilter) -> list[tuple[str, float]]:
         if not self.weights[1]:
