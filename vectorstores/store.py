@@ -30,8 +30,10 @@ from chromabridge.errors import ConfigError
 
 from .base import SPACES, Plan
 from .clients import connect
+from .lifecycle import StoreLifecycle
 from .reads import StoreReads
 from .records import Space, relevance
+from .tuning import StoreTuning
 from .writes import StoreWrites
 
 __all__ = ["ChromaStore"]
@@ -57,7 +59,7 @@ def _check_name(name: object) -> str:
     return name
 
 
-class ChromaStore(StoreReads, StoreWrites):
+class ChromaStore(StoreReads, StoreWrites, StoreTuning, StoreLifecycle):
     """A Chroma collection holding chunks, wherever Chroma runs.
 
     Deployment, by argument: nothing -> in-memory; `path` -> a local directory;

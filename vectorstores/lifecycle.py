@@ -1,0 +1,7 @@
+"""placeholder"""
+
+from .base import StoreBase
+
+
+class StoreLifecycle(StoreBase):
+    pass
