@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
@@ -150,6 +150,7 @@ class StoreLifecycle(StoreBase):
         started = time.perf_counter()
         hits_before = getattr(model, "hits", 0)
         shadow = self._shadow_store(target, model)
+        resuming = shadow.count() > 0
         report = ReembedReport(self.name, target, model.name)
         size = min(batch_size, self._batch_size or batch_size, shadow._batch_size or batch_size)
         seen: set[str] = set()
@@ -158,7 +159,7 @@ class StoreLifecycle(StoreBase):
             page = self._run(_page_plan(size, offset, ["documents", "metadatas"]))
             offset += len(page["ids"])
             seen.update(page["ids"])
-            shadow._copy_page(page, report)
+            shadow._copy_page(page, report, resuming)
             if len(page["ids"]) < size:
                 break
         shadow._prune(seen, size, report)
@@ -167,12 +168,13 @@ class StoreLifecycle(StoreBase):
         shadow.last_reembed = report
         return shadow
 
-    def _copy_page(self, page: Mapping[str, Any], report: ReembedReport) -> None:
-        """Embed and upsert the records of `page` this (shadow) store lacks or holds stale."""
+    def _copy_page(self, page: Mapping[str, Any], report: ReembedReport, check: bool) -> None:
+        """Embed and write the records of `page` this (shadow) store lacks or holds stale
+        (`check` False: it was empty when the run began, so nothing to compare with)."""
         ids, docs, metas = page["ids"], page["documents"], page["metadatas"]
         if not ids:
             return
-        held = self._run(_held_plan(ids))
+        held = self._run(_held_plan(ids)) if check else {}
         todo = []
         for i, record_id in enumerate(ids):
             if not isinstance(docs[i], str) or not docs[i].strip():
@@ -195,11 +197,8 @@ class StoreLifecycle(StoreBase):
         if self._dimension is None:
             self._dimension = int(matrix.shape[1])
         update = guard.record(self._metadata, self.embedder, self._dimension)
-        self._run(
-            _upsert_plan(
-                [ids[i] for i in todo], matrix, texts, [metas[i] or None for i in todo], update
-            )
-        )
+        metadatas = [metas[i] or None for i in todo]
+        self._run(_write_plan([ids[i] for i in todo], matrix, texts, metadatas, held, update))
         if update is not None:
             self._metadata = update
         report.embedded += len(todo)
@@ -303,12 +302,29 @@ def _held_plan(ids: list[str]) -> Plan[dict[str, tuple[Any, Any]]]:
     }
 
 
-def _upsert_plan(
-    ids: list[str], matrix: Any, texts: list[str], metas: list[Any], update: Any
+def _write_plan(
+    ids: list[str],
+    matrix: Any,
+    texts: list[str],
+    metas: list[Any],
+    held: Container[str],
+    update: Any,
 ) -> Plan[None]:
+    """Records the shadow lacks go through Chroma's cheaper `add`, stale ones `upsert`."""
     if update is not None:
         yield ("modify", {"metadata": update})
-    yield ("upsert", {"ids": ids, "embeddings": matrix, "documents": texts, "metadatas": metas})
+    for method, wanted in (("add", False), ("upsert", True)):
+        rows = [n for n, record_id in enumerate(ids) if (record_id in held) is wanted]
+        if rows:
+            yield (
+                method,
+                {
+                    "ids": [ids[n] for n in rows],
+                    "embeddings": matrix[rows],
+                    "documents": [texts[n] for n in rows],
+                    "metadatas": [metas[n] for n in rows],
+                },
+            )
 
 
 def _delete_plan(ids: list[str]) -> Plan[None]:
