@@ -87,7 +87,7 @@ def main() -> None:
 
         def ingest(name: str, embedder: object) -> tuple[ChromaStore, float]:
             store = ChromaStore(name, embedder=embedder, path=work / "db")
-            chunker = RecursiveChunker(500, 50)
+            chunker = RecursiveChunker(250, 25)  # within MiniLM's 254-token input
             start = time.perf_counter()
             Pipeline(DirectoryLoader(corpus), chunker, None, store, cache=False,
                      progress=False).run()  # fmt: skip

@@ -181,6 +181,10 @@ def test_mistakes_are_input_errors(collection_name: str) -> None:
         store.swap(unrelated)
     with pytest.raises(InputError, match="no backup"):
         store.rollback()
+    shadow = store.reembed(_new(), cache=False)
+    store.add([Chunk.from_text("written after the shadow was built", id="late")])
+    with pytest.raises(InputError, match=r"holds 5 records.*6: run reembed"):
+        store.swap(shadow)
+    assert store.swap(store.reembed(_new(), cache=False)).startswith(f"{collection_name}--backup-")
     with pytest.raises(InputError, match="batch_size"):
         store.reembed(_new(), batch_size=0)
-    assert store.count() == 5

@@ -219,17 +219,24 @@ class StoreLifecycle(StoreBase):
 
     # -- swap / rollback ----------------------------------------------------------------------
 
-    def swap(self, shadow: ChromaStore) -> str:
+    def swap(self, shadow: ChromaStore, *, force: bool = False) -> str:
         """Make `shadow` answer under this collection's name; return the backup's name.
 
         This store object follows: afterwards it reads and writes the new collection with
-        the shadow's embedder. Run `reembed` once more first if writes may have reached
-        the original since the shadow was built.
+        the shadow's embedder. A shadow holding another number of records than the
+        original (writes since it was built, records without text) is refused unless
+        `force=True`: run `reembed` once more to catch up.
         """
         if shadow is self or shadow.name == self.name:
             raise InputError("swap() takes the shadow store returned by reembed()")
         if shadow._metadata.get(REEMBED_OF) != self.name:
             raise InputError(f"collection {shadow.name!r} is not a re-embedding of {self.name!r}")
+        held, wanted = shadow.count(), self.count()
+        if held != wanted and not force:
+            raise InputError(
+                f"shadow {shadow.name!r} holds {held} records, {self.name!r} {wanted}: run "
+                "reembed() again to catch up (or swap(..., force=True))"
+            )
         old = self._require_sync()
         new = shadow._require_sync()
         backup = f"{self.name}--backup-{_stamp()}"
