@@ -41,6 +41,7 @@ from .lexical import LexicalIndex
 __all__ = ["HybridRetriever"]
 
 Vector = Sequence[float] | None
+Sides = tuple[list[tuple[str, float]], list[tuple[str, float]]]
 
 
 class HybridRetriever(RetrieverBase):
@@ -118,9 +119,7 @@ class HybridRetriever(RetrieverBase):
         k_, flt = self._call_args(k, where)
         if self.max_per_document is not None:
             return self._grouped(query, embedding, k_, flt, self.max_per_document)
-        depth = self._depth(k_)
-        dense = self._dense(query, embedding, depth, flt)
-        lexical = self.lexical.search(query, depth, flt) if self.weights[1] else []
+        dense, lexical = self._sides(query, embedding, self._depth(k_), flt)
         return self._read_back(self._fuse(dense, lexical), dict(dense), k_)
 
     async def aretrieve(
@@ -134,10 +133,7 @@ class HybridRetriever(RetrieverBase):
         k_, flt = self._call_args(k, where)
         if self.max_per_document is not None:
             return await self._agrouped(query, embedding, k_, flt, self.max_per_document)
-        depth = self._depth(k_)
-        dense, lexical = await asyncio.gather(
-            self._adense(query, embedding, depth, flt), self._alexical(query, depth, flt)
-        )
+        dense, lexical = await self._asides(query, embedding, self._depth(k_), flt)
         fused = self._fuse(dense, lexical)
         return await asyncio.to_thread(self._read_back, fused, dict(dense), k_)
 
@@ -149,9 +145,7 @@ class HybridRetriever(RetrieverBase):
             kind, arg = next(plan)
             while True:
                 if kind == "search":
-                    dense = self._dense(query, embedding, arg, flt)
-                    lexical = self.lexical.search(query, arg, flt) if self.weights[1] else []
-                    kind, arg = plan.send((dense, lexical))
+                    kind, arg = plan.send(self._sides(query, embedding, arg, flt))
                 else:
                     kind, arg = plan.send({c.id: c.doc_id for c in self.store.get(arg, text=False)})
         except StopIteration as stop:
@@ -166,10 +160,7 @@ class HybridRetriever(RetrieverBase):
             kind, arg = next(plan)
             while True:
                 if kind == "search":
-                    sides = await asyncio.gather(
-                        self._adense(query, embedding, arg, flt), self._alexical(query, arg, flt)
-                    )
-                    kind, arg = plan.send(tuple(sides))
+                    kind, arg = plan.send(await self._asides(query, embedding, arg, flt))
                 else:
                     chunks = await self.store.aget(arg, text=False)
                     kind, arg = plan.send({c.id: c.doc_id for c in chunks})
@@ -177,13 +168,20 @@ class HybridRetriever(RetrieverBase):
             fused, dense = stop.value
         return await asyncio.to_thread(self._read_back, fused, dict(dense), k)
 
-    def _dense(
-        self, query: str, embedding: Vector, depth: int, flt: ChromaFilter
-    ) -> list[tuple[str, float]]:
-        if not self.weights[0]:
-            return []
-        text = query if embedding is None else None
-        return self.store.nearest(text, embedding, k=depth, **_kwargs(flt))
+    def _sides(self, query: str, embedding: Vector, depth: int, flt: ChromaFilter) -> Sides:
+        """The dense and the lexical ranking at `depth` (a side weighted 0 is not asked)."""
+        dense = []
+        if self.weights[0]:
+            text = query if embedding is None else None
+            dense = self.store.nearest(text, embedding, k=depth, **_kwargs(flt))
+        lexical = self.lexical.search(query, depth, flt) if self.weights[1] else []
+        return dense, lexical
+
+    async def _asides(self, query: str, embedding: Vector, depth: int, flt: ChromaFilter) -> Sides:
+        dense, lexical = await asyncio.gather(
+            self._adense(query, embedding, depth, flt), self._alexical(query, depth, flt)
+        )
+        return dense, lexical
 
     async def _adense(
         self, query: str, embedding: Vector, depth: int, flt: ChromaFilter

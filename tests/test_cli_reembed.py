@@ -55,6 +55,7 @@ def cli(*args: str) -> Any:
     return runner.invoke(app, list(args))
 
 
+@pytest.mark.slow
 def test_reembed_eval_swap_then_rollback(cranfield: Path, tmp_path: Path) -> None:
     where = ["--path", str(tmp_path / "db"), "-c", "cran"]
     ingest = cli("eval", str(cranfield), *where, "-e", "hash", "--chunker",
