@@ -92,7 +92,9 @@ class StoreLifecycle(StoreBase):
     last_reembed: ReembedReport | None = None
     _previous_embedder: Embedder | None = None
 
-    if TYPE_CHECKING:  # from StoreWrites, which ChromaStore also inherits
+    if TYPE_CHECKING:  # from StoreWrites and StoreReads, which ChromaStore also inherits
+
+        def count(self) -> int: ...
 
         def _check_vectors(
             self, vectors: Any, chunks: Sequence[Any], from_embedder: bool = False
