@@ -41,6 +41,7 @@ QUICK: dict[str, list[str]] = {
     "hybrid_scale": ["--n", "5000", "--queries", "50"],
     "retrieval_quality": [],
     "serve": ["--seconds", "5"],
+    "lifecycle": ["--limit", "300"],
     "scale": ["--sizes", "2000,10000", "--queries", "50"],  # last: the longest with --million
 }
 

@@ -1,4 +1,5 @@
-"""The `chromabridge` command: ingest, query, collections, stats, delete, eval, serve.
+"""The `chromabridge` command: ingest, query, collections, stats, delete, eval, serve,
+reembed, rollback.
 
 Exit codes: 0 everything worked; 1 a partial or runtime failure (the report or the
 message names what); 2 a usage error (bad option, bad `--filter` JSON, unknown spec).
@@ -598,3 +599,7 @@ def main(argv: list[str] | None = None) -> None:
     """Console-script entry point (`chromabridge = "chromabridge.cli:main"`)."""
     command: Callable[..., Any] = typer.main.get_command(app)
     command(args=argv if argv is not None else sys.argv[1:], prog_name="chromabridge")
+
+
+# reembed / rollback register themselves on `app` (collection lifecycle, kept apart).
+from chromabridge import cli_lifecycle  # noqa: E402,F401

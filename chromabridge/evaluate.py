@@ -21,6 +21,7 @@ from chromabridge.types import Document, Hit
 __all__ = [
     "Dataset",
     "DatasetLoader",
+    "compare",
     "evaluate",
     "load_dataset",
     "mrr",
@@ -213,4 +214,25 @@ def evaluate(
         totals[f"mrr@{k}"] += mrr(ranked, gains, k)
     result = {name: value / len(judged) for name, value in totals.items()}
     result["queries"] = float(len(judged))
+    return result
+
+
+def compare(
+    dataset: Dataset,
+    retrievers: Mapping[str, Callable[[str, int], Sequence[Hit]]],
+    max_queries: int | None = None,
+) -> dict[str, dict[str, float]]:
+    """nDCG@10 and recall@100 of several retrievers over the same judged queries, side by
+    side (`chromabridge reembed --eval`): one search of 300 chunks per query each."""
+    judged = [q for q in dataset.queries if dataset.qrels.get(q)][:max_queries]
+    if not judged:
+        raise ConfigError(f"dataset {dataset.name!r} has no judged queries to evaluate")
+    result: dict[str, dict[str, float]] = {}
+    for name, retrieve in retrievers.items():
+        totals = {"ndcg@10": 0.0, "recall@100": 0.0}
+        for query in judged:
+            ranked = documents_of(retrieve(dataset.queries[query], 300))
+            totals["ndcg@10"] += ndcg(ranked, dataset.qrels[query], 10)
+            totals["recall@100"] += recall(ranked, dataset.qrels[query], 100)
+        result[name] = {metric: total / len(judged) for metric, total in totals.items()}
     return result

@@ -32,12 +32,17 @@ from typing import Any
 from chromabridge.errors import ConfigError
 from chromabridge.types import Chunk, Hit
 from chromabridge.vectorstores import ChromaFilter, ChromaStore
+from chromabridge.vectorstores.grouping import check_per_document
 
 from .base import RetrieverBase, check_k
 from .fusion import DEFAULT_RRF_K, reciprocal_rank_fusion
+from .grouping import grouped_fusion
 from .lexical import LexicalIndex
 
 __all__ = ["HybridRetriever"]
+
+Vector = Sequence[float] | None
+Sides = tuple[list[tuple[str, float]], list[tuple[str, float]]]
 
 
 class HybridRetriever(RetrieverBase):
@@ -46,6 +51,9 @@ class HybridRetriever(RetrieverBase):
     `weights` = (dense, lexical). Pass `lexical=` to share one `LexicalIndex` between
     retrievers on the same store, or `index_path` to choose where it persists
     ("auto": next to a persistent store).
+
+    `max_per_document` keeps at most that many chunks of each source document in the
+    fused ranking, searching deeper until `k` remain (cost: `retrievers/grouping.py`).
     """
 
     def __init__(
@@ -61,6 +69,7 @@ class HybridRetriever(RetrieverBase):
         lexical: LexicalIndex | None = None,
         index_path: Any = "auto",
         check_interval: float | None = 5.0,
+        max_per_document: int | None = None,
     ) -> None:
         if len(weights) != 2 or any(w < 0 for w in weights) or not any(weights):
             raise ConfigError(f"weights must be two non-negative numbers, got {weights!r}")
@@ -73,6 +82,7 @@ class HybridRetriever(RetrieverBase):
         self.weights = (float(weights[0]), float(weights[1]))
         self.rrf_k = rrf_k
         self.candidates = check_k(candidates, "candidates")
+        self.max_per_document = check_per_document(max_per_document)
         if lexical is None:  # not `or`: that would call len(), building the index here
             lexical = LexicalIndex(store, path=index_path, check_interval=check_interval)
         self.lexical = lexical
@@ -80,7 +90,8 @@ class HybridRetriever(RetrieverBase):
     def __repr__(self) -> str:
         return (
             f"HybridRetriever(store={self.store.name!r}, k={self.k}, weights={self.weights}, "
-            f"rrf_k={self.rrf_k}, candidates={self.candidates})"
+            f"rrf_k={self.rrf_k}, candidates={self.candidates}, "
+            f"max_per_document={self.max_per_document})"
         )
 
     def refresh(self, full: bool = False) -> None:
@@ -100,12 +111,100 @@ class HybridRetriever(RetrieverBase):
         rankings = [[doc_id for doc_id, _ in dense], [doc_id for doc_id, _ in lexical]]
         return reciprocal_rank_fusion(rankings, self.weights, self.rrf_k)
 
-    def retrieve(self, query: str, k: int | None = None, where: Any = None) -> list[Hit]:
+    def retrieve(
+        self,
+        query: str,
+        k: int | None = None,
+        where: Any = None,
+        *,
+        embedding: Sequence[float] | None = None,
+    ) -> list[Hit]:
+        """Fused hits for `query`; `embedding` (the query's vector, when the caller has it
+        already) spares the dense side from embedding `query` again."""
         k_, flt = self._call_args(k, where)
-        depth = self._depth(k_)
-        dense = self.store.nearest(query, k=depth, **_kwargs(flt)) if self.weights[0] else []
+        if self.max_per_document is not None:
+            return self._grouped(query, embedding, k_, flt, self.max_per_document)
+        dense, lexical = self._sides(query, embedding, self._depth(k_), flt)
+        return self._read(self._fuse(dense, lexical), dict(dense), k_)
+
+    async def aretrieve(
+        self,
+        query: str,
+        k: int | None = None,
+        where: Any = None,
+        *,
+        embedding: Sequence[float] | None = None,
+    ) -> list[Hit]:
+        k_, flt = self._call_args(k, where)
+        if self.max_per_document is not None:
+            return await self._agrouped(query, embedding, k_, flt, self.max_per_document)
+        dense, lexical = await self._asides(query, embedding, self._depth(k_), flt)
+        fused = self._fuse(dense, lexical)
+        return await self._aread(fused, dict(dense), k_)
+
+    def _grouped(
+        self, query: str, embedding: Vector, k: int, flt: ChromaFilter, limit: int
+    ) -> list[Hit]:
+        plan = grouped_fusion(self._fuse, k, limit, self._depth(k))
+        try:
+            kind, arg = next(plan)
+            while True:
+                if kind == "search":
+                    kind, arg = plan.send(self._sides(query, embedding, arg, flt))
+                else:
+                    kind, arg = plan.send({c.id: c.doc_id for c in self.store.get(arg, text=False)})
+        except StopIteration as stop:
+            fused, dense = stop.value
+        return self._read(fused, dict(dense), k)
+
+    async def _agrouped(
+        self, query: str, embedding: Vector, k: int, flt: ChromaFilter, limit: int
+    ) -> list[Hit]:
+        plan = grouped_fusion(self._fuse, k, limit, self._depth(k))
+        try:
+            kind, arg = next(plan)
+            while True:
+                if kind == "search":
+                    kind, arg = plan.send(await self._asides(query, embedding, arg, flt))
+                else:
+                    chunks = await self.store.aget(arg, text=False)
+                    kind, arg = plan.send({c.id: c.doc_id for c in chunks})
+        except StopIteration as stop:
+            fused, dense = stop.value
+        return await self._aread(fused, dict(dense), k)
+
+    def _sides(self, query: str, embedding: Vector, depth: int, flt: ChromaFilter) -> Sides:
+        """The dense and the lexical ranking at `depth` (a side weighted 0 is not asked)."""
+        dense = []
+        if self.weights[0]:
+            text = query if embedding is None else None
+            dense = self.store.nearest(text, embedding, k=depth, **_kwargs(flt))
         lexical = self.lexical.search(query, depth, flt) if self.weights[1] else []
-        reading = self._read_back(self._fuse(dense, lexical), dict(dense), k_)
+        return dense, lexical
+
+    async def _asides(self, query: str, embedding: Vector, depth: int, flt: ChromaFilter) -> Sides:
+        dense, lexical = await asyncio.gather(
+            self._adense(query, embedding, depth, flt), self._alexical(query, depth, flt)
+        )
+        return dense, lexical
+
+    async def _adense(
+        self, query: str, embedding: Vector, depth: int, flt: ChromaFilter
+    ) -> list[tuple[str, float]]:
+        if not self.weights[0]:
+            return []
+        text = query if embedding is None else None
+        return await self.store.anearest(text, embedding, k=depth, **_kwargs(flt))
+
+    async def _alexical(self, query: str, depth: int, flt: ChromaFilter) -> list[tuple[str, float]]:
+        if not self.weights[1]:
+            return []
+        return await self.lexical.asearch(query, depth, flt)
+
+    def _read(
+        self, fused: list[tuple[str, float]], distances: dict[str, float], k: int
+    ) -> list[Hit]:
+        reading = self._read_back(fused, distances, k)
         try:
             wanted = next(reading)
             while True:
@@ -114,13 +213,10 @@ class HybridRetriever(RetrieverBase):
             hits: list[Hit] = done.value
             return hits
 
-    async def aretrieve(self, query: str, k: int | None = None, where: Any = None) -> list[Hit]:
-        k_, flt = self._call_args(k, where)
-        depth = self._depth(k_)
-        dense, lexical = await asyncio.gather(
-            self._adense(query, depth, flt), self._alexical(query, depth, flt)
-        )
-        reading = self._read_back(self._fuse(dense, lexical), dict(dense), k_)
+    async def _aread(
+        self, fused: list[tuple[str, float]], distances: dict[str, float], k: int
+    ) -> list[Hit]:
+        reading = self._read_back(fused, distances, k)
         try:
             wanted = next(reading)
             while True:
@@ -128,16 +224,6 @@ class HybridRetriever(RetrieverBase):
         except StopIteration as done:
             hits: list[Hit] = done.value
             return hits
-
-    async def _adense(self, query: str, depth: int, flt: ChromaFilter) -> list[tuple[str, float]]:
-        if not self.weights[0]:
-            return []
-        return await self.store.anearest(query, k=depth, **_kwargs(flt))
-
-    async def _alexical(self, query: str, depth: int, flt: ChromaFilter) -> list[tuple[str, float]]:
-        if not self.weights[1]:
-            return []
-        return await self.lexical.asearch(query, depth, flt)
 
     def _read_back(
         self, fused: list[tuple[str, float]], distances: dict[str, float], k: int

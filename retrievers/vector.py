@@ -7,6 +7,7 @@ from typing import Any, Literal
 from chromabridge.errors import ConfigError
 from chromabridge.types import Hit
 from chromabridge.vectorstores import ChromaFilter, ChromaStore
+from chromabridge.vectorstores.grouping import check_per_document
 
 from .base import RetrieverBase, check_k
 
@@ -22,6 +23,8 @@ class VectorRetriever(RetrieverBase):
     (`lambda_mult`: 1 = pure relevance, 0 = pure diversity, LangChain's convention).
     `score_threshold` drops hits whose `score` (relevance in the store's distance space,
     higher is better) is below it; fewer than `k` hits may come back.
+    `max_per_document` keeps at most that many chunks of each source document, searching
+    deeper until `k` remain (cost: `chromabridge.vectorstores.grouping`).
     """
 
     def __init__(
@@ -34,6 +37,7 @@ class VectorRetriever(RetrieverBase):
         search_type: SearchType = "similarity",
         fetch_k: int = 20,
         lambda_mult: float = 0.5,
+        max_per_document: int | None = None,
     ) -> None:
         if search_type not in ("similarity", "mmr"):
             raise ConfigError(f"search_type must be 'similarity' or 'mmr', got {search_type!r}")
@@ -45,6 +49,7 @@ class VectorRetriever(RetrieverBase):
         self.search_type: SearchType = search_type
         self.fetch_k = check_k(fetch_k, "fetch_k")
         self.lambda_mult = lambda_mult
+        self.max_per_document = check_per_document(max_per_document)
 
     def __repr__(self) -> str:
         return (
@@ -58,7 +63,12 @@ class VectorRetriever(RetrieverBase):
         return [h for h in hits if h.score >= self.score_threshold]
 
     def _args(self, k: int, flt: ChromaFilter) -> dict[str, Any]:
-        args: dict[str, Any] = {"k": k, "where": flt.where, "where_document": flt.where_document}
+        args: dict[str, Any] = {
+            "k": k,
+            "where": flt.where,
+            "where_document": flt.where_document,
+            "max_per_document": self.max_per_document,
+        }
         if self.search_type == "mmr":
             args.update(fetch_k=max(k, self.fetch_k), lambda_mult=self.lambda_mult)
         return args

@@ -22,7 +22,13 @@ from llama_index.core.vector_stores.types import (
 )
 from store_support import HashEmbedder, llamaindex_embedding
 
-from chromabridge.errors import ConfigError, EmbedderMismatchError, FilterError, StoreError
+from chromabridge.errors import (
+    ConfigError,
+    EmbedderMismatchError,
+    FilterError,
+    InputError,
+    StoreError,
+)
 from chromabridge.vectorstores import ChromaStore
 from chromabridge.vectorstores.llamaindex import LlamaIndexVectorStore, node_to_chunk
 
@@ -198,7 +204,11 @@ def test_bad_input(vector_store: LlamaIndexVectorStore, collection_name: str) ->
                 ),
             )
         )
-    with pytest.raises(ConfigError, match="'sparse'"):
+    with pytest.raises(ConfigError, match="'svm'"):
+        vector_store.query(
+            VectorStoreQuery(query_embedding=empty.query_embedding, mode=VectorStoreQueryMode.SVM)
+        )
+    with pytest.raises(InputError, match="'sparse' needs the query text"):
         vector_store.query(
             VectorStoreQuery(
                 query_embedding=empty.query_embedding, mode=VectorStoreQueryMode.SPARSE

@@ -73,6 +73,13 @@ def _documents(documents: Iterable[Any]) -> list[Document]:
     return items
 
 
+def _per_doc(kwargs: Mapping[str, Any]) -> int | None:
+    """`max_per_document` from a search's keyword arguments (`as_retriever`'s
+    `search_kwargs` reach the searches this way)."""
+    value: int | None = kwargs.get("max_per_document")
+    return value
+
+
 class LangChainVectorStore(VectorStore):
     """`ChromaStore` as a LangChain vector store, a drop-in for `langchain_chroma.Chroma`.
 
@@ -88,6 +95,10 @@ class LangChainVectorStore(VectorStore):
 
     `_collection` (the chromadb Collection) and `_client` (the chromadb client) are
     read-only aliases kept for existing code such as `db._collection.count()`.
+
+    Every search takes `max_per_document=N` (also through
+    `as_retriever(search_kwargs={"max_per_document": 1})`): at most N chunks of each
+    source document, searched deeper until `k` remain.
     """
 
     _LANGCHAIN_DEFAULT_COLLECTION_NAME = DEFAULT_COLLECTION
@@ -277,8 +288,16 @@ class LangChainVectorStore(VectorStore):
         k: int,
         filter: Any,
         where_document: Any,
+        max_per_document: int | None = None,
     ) -> list[Hit]:
-        return self.store.query(query, embedding, k=k, where=filter, where_document=where_document)
+        return self.store.query(
+            query,
+            embedding,
+            k=k,
+            where=filter,
+            where_document=where_document,
+            max_per_document=max_per_document,
+        )
 
     async def _ahits(
         self,
@@ -287,9 +306,15 @@ class LangChainVectorStore(VectorStore):
         k: int,
         filter: Any,
         where_document: Any,
+        max_per_document: int | None = None,
     ) -> list[Hit]:
         return await self.store.aquery(
-            query, embedding, k=k, where=filter, where_document=where_document
+            query,
+            embedding,
+            k=k,
+            where=filter,
+            where_document=where_document,
+            max_per_document=max_per_document,
         )
 
     def similarity_search(
@@ -300,7 +325,10 @@ class LangChainVectorStore(VectorStore):
         where_document: Any = None,
         **kwargs: Any,
     ) -> list[Document]:
-        return [hit_to_document(h) for h in self._hits(query, None, k, filter, where_document)]
+        return [
+            hit_to_document(h)
+            for h in self._hits(query, None, k, filter, where_document, _per_doc(kwargs))
+        ]
 
     async def asimilarity_search(
         self,
@@ -310,7 +338,7 @@ class LangChainVectorStore(VectorStore):
         where_document: Any = None,
         **kwargs: Any,
     ) -> list[Document]:
-        hits = await self._ahits(query, None, k, filter, where_document)
+        hits = await self._ahits(query, None, k, filter, where_document, _per_doc(kwargs))
         return [hit_to_document(h) for h in hits]
 
     def similarity_search_with_score(
@@ -321,7 +349,7 @@ class LangChainVectorStore(VectorStore):
         where_document: Any = None,
         **kwargs: Any,
     ) -> list[tuple[Document, float]]:
-        hits = self._hits(query, None, k, filter, where_document)
+        hits = self._hits(query, None, k, filter, where_document, _per_doc(kwargs))
         return [(hit_to_document(h), float(h.distance or 0.0)) for h in hits]
 
     async def asimilarity_search_with_score(
@@ -332,7 +360,7 @@ class LangChainVectorStore(VectorStore):
         where_document: Any = None,
         **kwargs: Any,
     ) -> list[tuple[Document, float]]:
-        hits = await self._ahits(query, None, k, filter, where_document)
+        hits = await self._ahits(query, None, k, filter, where_document, _per_doc(kwargs))
         return [(hit_to_document(h), float(h.distance or 0.0)) for h in hits]
 
     def similarity_search_with_vectors(
@@ -367,7 +395,10 @@ class LangChainVectorStore(VectorStore):
         where_document: Any = None,
         **kwargs: Any,
     ) -> list[Document]:
-        return [hit_to_document(h) for h in self._hits(None, embedding, k, filter, where_document)]
+        return [
+            hit_to_document(h)
+            for h in self._hits(None, embedding, k, filter, where_document, _per_doc(kwargs))
+        ]
 
     async def asimilarity_search_by_vector(
         self,
@@ -377,7 +408,7 @@ class LangChainVectorStore(VectorStore):
         where_document: Any = None,
         **kwargs: Any,
     ) -> list[Document]:
-        hits = await self._ahits(None, embedding, k, filter, where_document)
+        hits = await self._ahits(None, embedding, k, filter, where_document, _per_doc(kwargs))
         return [hit_to_document(h) for h in hits]
 
     def similarity_search_by_vector_with_relevance_scores(
@@ -390,20 +421,36 @@ class LangChainVectorStore(VectorStore):
     ) -> list[tuple[Document, float]]:
         """The `k` nearest documents with Chroma's distance (lower is better), as
         `langchain_chroma` returns despite the name."""
-        hits = self._hits(None, embedding, k, filter, where_document)
+        hits = self._hits(None, embedding, k, filter, where_document, _per_doc(kwargs))
         return [(hit_to_document(h), float(h.distance or 0.0)) for h in hits]
 
     def _mmr(self, query: str | None, embedding: list[float] | None, *args: Any) -> list[Document]:
-        k, fetch_k, lambda_mult, where, where_document = args
-        hits = self.store.mmr(query, embedding, k, fetch_k, lambda_mult, where, where_document)
+        k, fetch_k, lambda_mult, where, where_document, per_doc = args
+        hits = self.store.mmr(
+            query,
+            embedding,
+            k,
+            fetch_k,
+            lambda_mult,
+            where,
+            where_document,
+            max_per_document=per_doc,
+        )
         return [hit_to_document(h) for h in hits]
 
     async def _ammr(
         self, query: str | None, embedding: list[float] | None, *args: Any
     ) -> list[Document]:
-        k, fetch_k, lambda_mult, where, where_document = args
+        k, fetch_k, lambda_mult, where, where_document, per_doc = args
         hits = await self.store.ammr(
-            query, embedding, k, fetch_k, lambda_mult, where, where_document
+            query,
+            embedding,
+            k,
+            fetch_k,
+            lambda_mult,
+            where,
+            where_document,
+            max_per_document=per_doc,
         )
         return [hit_to_document(h) for h in hits]
 
@@ -417,7 +464,9 @@ class LangChainVectorStore(VectorStore):
         where_document: Any = None,
         **kwargs: Any,
     ) -> list[Document]:
-        return self._mmr(query, None, k, fetch_k, lambda_mult, filter, where_document)
+        return self._mmr(
+            query, None, k, fetch_k, lambda_mult, filter, where_document, _per_doc(kwargs)
+        )
 
     async def amax_marginal_relevance_search(
         self,
@@ -429,7 +478,9 @@ class LangChainVectorStore(VectorStore):
         where_document: Any = None,
         **kwargs: Any,
     ) -> list[Document]:
-        return await self._ammr(query, None, k, fetch_k, lambda_mult, filter, where_document)
+        return await self._ammr(
+            query, None, k, fetch_k, lambda_mult, filter, where_document, _per_doc(kwargs)
+        )
 
     def max_marginal_relevance_search_by_vector(
         self,
@@ -441,7 +492,9 @@ class LangChainVectorStore(VectorStore):
         where_document: Any = None,
         **kwargs: Any,
     ) -> list[Document]:
-        return self._mmr(None, embedding, k, fetch_k, lambda_mult, filter, where_document)
+        return self._mmr(
+            None, embedding, k, fetch_k, lambda_mult, filter, where_document, _per_doc(kwargs)
+        )
 
     async def amax_marginal_relevance_search_by_vector(
         self,
@@ -453,7 +506,9 @@ class LangChainVectorStore(VectorStore):
         where_document: Any = None,
         **kwargs: Any,
     ) -> list[Document]:
-        return await self._ammr(None, embedding, k, fetch_k, lambda_mult, filter, where_document)
+        return await self._ammr(
+            None, embedding, k, fetch_k, lambda_mult, filter, where_document, _per_doc(kwargs)
+        )
 
     # -- constructors ---------------------------------------------------------------------
 

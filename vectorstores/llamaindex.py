@@ -38,6 +38,7 @@ from llama_index.core.vector_stores.types import (
 from chromabridge.errors import ConfigError, InputError, StoreError
 from chromabridge.types import Chunk, Hit
 
+from .llamaindex_modes import LEXICAL_MODES, hybrid_retriever, lexical_for
 from .records import user_metadata
 from .store import ChromaStore
 
@@ -136,6 +137,10 @@ class LlamaIndexVectorStore(BasePydanticVectorStore):
     you opened, as stock does; `LlamaIndexVectorStore(store)` (or `store.as_llamaindex()`)
     wraps a `ChromaStore`; `LlamaIndexVectorStore(collection_name="docs", persist_dir=...)`
     (or `host=`, ...) builds one, with any other `ChromaStore` keyword.
+
+    Query modes: DEFAULT, MMR, and HYBRID (`alpha` = weight of the dense side),
+    SPARSE / TEXT_SEARCH (BM25 alone) through `HybridRetriever` (`llamaindex_modes.py`).
+    `vector_store_kwargs={"max_per_document": N}` keeps at most N chunks per document.
     """
 
     stores_text: bool = True
@@ -149,6 +154,7 @@ class LlamaIndexVectorStore(BasePydanticVectorStore):
     collection_kwargs: dict[str, Any] = Field(default_factory=dict)
 
     _store: ChromaStore = PrivateAttr()
+    _lexical: Any = PrivateAttr(default=None)
 
     def __init__(
         self,
@@ -297,10 +303,11 @@ class LlamaIndexVectorStore(BasePydanticVectorStore):
         if query.node_ids:
             raise ConfigError("VectorStoreQuery.node_ids is not supported; use filters")
         mode = VectorStoreQueryMode(query.mode)
-        if mode not in (VectorStoreQueryMode.DEFAULT, VectorStoreQueryMode.MMR):
+        known = (VectorStoreQueryMode.DEFAULT, VectorStoreQueryMode.MMR, *LEXICAL_MODES)
+        if mode not in known:
             raise ConfigError(
-                f"query mode {mode.value!r} is not supported here; use 'default' or 'mmr' "
-                "(hybrid search: chromabridge.retrievers.HybridRetriever)"
+                f"query mode {mode.value!r} is not supported here; use 'default', 'mmr', "
+                "'hybrid', 'sparse' or 'text_search'"
             )
         where: Any = query.filters
         if query.doc_ids:
@@ -312,6 +319,7 @@ class LlamaIndexVectorStore(BasePydanticVectorStore):
             "k": query.similarity_top_k,
             "where": where,
             "where_document": kwargs.get("where_document"),
+            "max_per_document": kwargs.get("max_per_document"),
         }
         if mode is VectorStoreQueryMode.MMR:
             k = query.similarity_top_k
@@ -321,14 +329,42 @@ class LlamaIndexVectorStore(BasePydanticVectorStore):
             plan["lambda_mult"] = 0.5 if threshold is None else threshold
         return plan
 
+    def _hybrid(self, query: VectorStoreQuery, plan: dict[str, Any]) -> Any:
+        """The hybrid retriever for a HYBRID / SPARSE / TEXT_SEARCH query, or None."""
+        mode = VectorStoreQueryMode(query.mode)
+        if mode not in LEXICAL_MODES:
+            return None
+        if self._lexical is None:
+            self._lexical = lexical_for(self._store)
+        return hybrid_retriever(
+            self._store,
+            self._lexical,
+            query,
+            mode,
+            plan["max_per_document"],
+            plan["where_document"],
+        )
+
     def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
         plan = self._plan(query, kwargs)
+        hybrid = self._hybrid(query, plan)
+        if hybrid is not None:
+            return _result(
+                hybrid.retrieve(query.query_str, where=plan["where"], embedding=plan["embedding"])
+            )
         if "fetch_k" in plan:
             return _result(self._store.mmr(**plan))
         return _result(self._store.query(**plan))
 
     async def aquery(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
         plan = self._plan(query, kwargs)
+        hybrid = self._hybrid(query, plan)
+        if hybrid is not None:
+            return _result(
+                await hybrid.aretrieve(
+                    query.query_str, where=plan["where"], embedding=plan["embedding"]
+                )
+            )
         if "fetch_k" in plan:
             return _result(await self._store.ammr(**plan))
         return _result(await self._store.aquery(**plan))

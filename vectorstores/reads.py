@@ -14,6 +14,7 @@ from chromabridge.types import Chunk, Hit
 
 from .base import RECORD, Plan, StoreBase, check_k, first, one_call, strings
 from .filters import ChromaFilter, to_chroma_filter
+from .grouping import check_per_document, widened
 from .mmr import mmr_select
 from .records import record_to_chunk, relevance
 
@@ -67,6 +68,19 @@ class StoreReads(StoreBase):
         include = [*RECORD, "distances"] + (["embeddings"] if with_vectors else [])
         result = yield _query_call(vector, k, flt, include)
         return self._hits(result), first(result, "embeddings") if with_vectors else []
+
+    def _search_plan(
+        self,
+        vector: np.ndarray,
+        k: int,
+        flt: ChromaFilter,
+        per_doc: int | None,
+        with_vectors: bool = False,
+    ) -> Plan[tuple[list[Hit], list[Any]]]:
+        """`_query_plan`, or with at most `per_doc` hits per document (`grouping.py`)."""
+        if per_doc is None:
+            return self._query_plan(vector, k, flt, with_vectors)
+        return widened(lambda depth: self._query_plan(vector, depth, flt, with_vectors), k, per_doc)
 
     def _query_vector(self, text: str | None, embedding: Sequence[float] | None) -> Any:
         if (text is None) == (embedding is None):
@@ -127,10 +141,17 @@ class StoreReads(StoreBase):
         k: int = 4,
         where: Any = None,
         where_document: Any = None,
+        *,
+        max_per_document: int | None = None,
     ) -> list[Hit]:
-        """The `k` nearest chunks to `text` (embedded here) or to `embedding`."""
+        """The `k` nearest chunks to `text` (embedded here) or to `embedding`.
+
+        `max_per_document` keeps at most that many chunks of each source document,
+        searching deeper until `k` hits remain (cost: see `vectorstores/grouping.py`).
+        """
+        per_doc = check_per_document(max_per_document)
         vector, flt = self._query_args(text, embedding, k, where, where_document)
-        return self._run(self._query_plan(vector, k, flt))[0]
+        return self._run(self._search_plan(vector, k, flt, per_doc))[0]
 
     async def aquery(
         self,
@@ -139,12 +160,23 @@ class StoreReads(StoreBase):
         k: int = 4,
         where: Any = None,
         where_document: Any = None,
+        *,
+        max_per_document: int | None = None,
     ) -> list[Hit]:
         """Async `query`."""
         if not self.is_async_native:
-            return await asyncio.to_thread(self.query, text, embedding, k, where, where_document)
+            return await asyncio.to_thread(
+                self.query,
+                text,
+                embedding,
+                k,
+                where,
+                where_document,
+                max_per_document=max_per_document,
+            )
+        per_doc = check_per_document(max_per_document)
         vector, flt = await self._aquery_args(text, embedding, k, where, where_document)
-        return (await self._arun(self._query_plan(vector, k, flt)))[0]
+        return (await self._arun(self._search_plan(vector, k, flt, per_doc)))[0]
 
     def _nearest_plan(
         self, vector: np.ndarray, k: int, flt: ChromaFilter
@@ -204,12 +236,18 @@ class StoreReads(StoreBase):
         lambda_mult: float = 0.5,
         where: Any = None,
         where_document: Any = None,
+        *,
+        max_per_document: int | None = None,
     ) -> list[Hit]:
         """Maximal marginal relevance: `k` of the `fetch_k` nearest, diverse among
-        themselves. Scores are each hit's plain relevance to the query."""
+        themselves. Scores are each hit's plain relevance to the query.
+
+        `max_per_document` caps the candidates per source document (the `fetch_k`
+        candidates are then that many documents' best chunks; see `query`)."""
         self._check_mmr(k, fetch_k, lambda_mult)
+        per_doc = check_per_document(max_per_document)
         vector, flt = self._query_args(text, embedding, k, where, where_document)
-        found = self._run(self._query_plan(vector, max(k, fetch_k), flt, with_vectors=True))
+        found = self._run(self._search_plan(vector, max(k, fetch_k), flt, per_doc, True))
         return self._mmr_pick(vector, found, k, lambda_mult)
 
     async def ammr(
@@ -221,15 +259,26 @@ class StoreReads(StoreBase):
         lambda_mult: float = 0.5,
         where: Any = None,
         where_document: Any = None,
+        *,
+        max_per_document: int | None = None,
     ) -> list[Hit]:
         """Async `mmr`."""
         if not self.is_async_native:
             return await asyncio.to_thread(
-                self.mmr, text, embedding, k, fetch_k, lambda_mult, where, where_document
+                self.mmr,
+                text,
+                embedding,
+                k,
+                fetch_k,
+                lambda_mult,
+                where,
+                where_document,
+                max_per_document=max_per_document,
             )
         self._check_mmr(k, fetch_k, lambda_mult)
+        per_doc = check_per_document(max_per_document)
         vector, flt = await self._aquery_args(text, embedding, k, where, where_document)
-        plan = self._query_plan(vector, max(k, fetch_k), flt, with_vectors=True)
+        plan = self._search_plan(vector, max(k, fetch_k), flt, per_doc, True)
         return self._mmr_pick(vector, await self._arun(plan), k, lambda_mult)
 
     @staticmethod

@@ -31,8 +31,10 @@ from chromabridge.errors import ConfigError
 
 from .base import SPACES, Plan, configured_space, one_call
 from .clients import client_of, connect
+from .lifecycle import StoreLifecycle
 from .reads import StoreReads
 from .records import Space, relevance
+from .tuning import StoreTuning
 from .writes import StoreWrites
 
 __all__ = ["ChromaStore"]
@@ -58,7 +60,7 @@ def _check_name(name: object) -> str:
     return name
 
 
-class ChromaStore(StoreReads, StoreWrites):
+class ChromaStore(StoreReads, StoreWrites, StoreTuning, StoreLifecycle):
     """A Chroma collection holding chunks, wherever Chroma runs.
 
     Deployment, by argument: nothing -> in-memory; `path` -> a local directory;
