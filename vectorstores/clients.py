@@ -44,7 +44,7 @@ class Connection:
     #: The local directory behind the store (embedded or shared), else None.
     directory: Path | None = None
     #: Gives back what this connection holds (directory lock, shared-server registration).
-    release: Callable[[], None] | None = field(default=None, repr=False)
+    release: Callable[[], object] | None = field(default=None, repr=False)
 
     def close(self) -> None:
         """Close our own blocking client, then release the directory; idempotent."""
@@ -52,8 +52,9 @@ class Connection:
         if release is None:
             return
         try:
-            if self.sync is not None:
-                self.sync.close()
+            close = getattr(self.sync, "close", None)  # chromadb >= 1.1 clients
+            if callable(close):
+                close()
         finally:
             release()
 

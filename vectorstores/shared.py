@@ -42,7 +42,7 @@ __all__ = [
 #: Seconds a shared server outlives its last client process.
 DEFAULT_IDLE = 300.0
 #: Where the access token travels (Chroma's token header).
-TOKEN_HEADER = "X-Chroma-Token"
+TOKEN_HEADER = "X-Chroma-Token"  # noqa: S105 - a header name, not a secret
 #: The supervisor's exit status when another process holds the directory.
 EXIT_BUSY = 3
 #: Longest wait for a fresh `chroma run` to answer.

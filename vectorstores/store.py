@@ -20,8 +20,8 @@ import asyncio
 import os
 import re
 import weakref
-from pathlib import Path
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from chromadb.api import AsyncClientAPI, ClientAPI

@@ -17,6 +17,7 @@ as ``python -m chromabridge.vectorstores.supervisor DIR``. It
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import json
 import os
@@ -43,6 +44,7 @@ from .shared import (
     record_file,
 )
 
+_TOKEN_PROVIDER = "chromadb.auth.token_authn.TokenAuthenticationServerProvider"  # noqa: S105
 _stopping = False
 
 
@@ -71,10 +73,8 @@ def _free_port(preferred: int | None) -> int:
 
 def _die_with_parent() -> None:
     """Linux: the server gets SIGTERM if the supervisor dies, so none is left orphaned."""
-    try:
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
 
 
 def _start(
@@ -83,7 +83,7 @@ def _start(
     env = {
         **os.environ,
         # Honoured by Python Chroma servers; chroma 1.5's Rust server ignores them.
-        "CHROMA_SERVER_AUTHN_PROVIDER": "chromadb.auth.token_authn.TokenAuthenticationServerProvider",
+        "CHROMA_SERVER_AUTHN_PROVIDER": _TOKEN_PROVIDER,
         "CHROMA_SERVER_AUTHN_CREDENTIALS": token,
         "CHROMA_AUTH_TOKEN_TRANSPORT_HEADER": TOKEN_HEADER,
     }
@@ -96,7 +96,7 @@ def _start(
         stdout=log,
         stderr=log,
         pass_fds=(lock_fd,) if lock_fd is not None else (),
-        preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads in this process
+        preexec_fn=_die_with_parent,
     )
 
 
