@@ -1,9 +1,10 @@
-"""The `chromabridge` command: ingest, query, collections, stats, delete, eval.
+"""The `chromabridge` command: ingest, query, collections, stats, delete, eval, server.
 
 Exit codes: 0 everything worked; 1 a partial or runtime failure (the report or the
 message names what); 2 a usage error (bad option, bad `--filter` JSON, unknown spec).
 Every store option works the same in every command: `--path DIR` (default `./.chroma`),
-`--host/--port` for a Chroma server, `--cloud` for Chroma Cloud (CHROMA_API_KEY...).
+`--host/--port` for a Chroma server, `--cloud` for Chroma Cloud (CHROMA_API_KEY...), and
+`--shared` to share the `--path` directory with other processes (`server stop DIR` ends it).
 """
 
 from __future__ import annotations
@@ -74,6 +75,14 @@ EmbedderOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+SharedOpt = Annotated[
+    bool,
+    typer.Option(
+        "--shared",
+        help="Share the --path directory with other processes through its local Chroma "
+        "server (started on demand).",
+    ),
+]
 
 
 def _usage(message: str, hint: str | None = None) -> NoReturn:
@@ -97,11 +106,20 @@ def _errors() -> Iterator[None]:
 
 
 def _deployment(
-    path: Path | None, host: str | None, port: int, cloud: bool, default_path: Path | None
+    path: Path | None,
+    host: str | None,
+    port: int,
+    cloud: bool,
+    default_path: Path | None,
+    shared: bool = False,
 ) -> dict[str, Any]:
     chosen = [name for name, v in (("--path", path), ("--host", host), ("--cloud", cloud)) if v]
     if len(chosen) > 1:
         _usage(f"choose one deployment, got {' and '.join(chosen)}")
+    if shared:
+        if host or cloud or (path or default_path) is None:
+            _usage("--shared applies to a local directory (--path)", "--shared")
+        return {"path": path or default_path, "shared": True}
     if host:
         return {"host": host, "port": port}
     if cloud:
@@ -172,6 +190,8 @@ def _open(
             "`chromabridge collections`"
         )
     model = _embedder(embedder, client, collection) if with_embedder else None
+    if deploy.get("shared"):  # the store keeps the directory (the hybrid index lives by it)
+        return ChromaStore(collection, embedder=model, **deploy)
     return ChromaStore(collection, client=client, embedder=model)
 
 
@@ -188,6 +208,7 @@ def ingest(
     host: HostOpt = None,
     port: PortOpt = 8000,
     cloud: CloudOpt = False,
+    shared: SharedOpt = False,
     embedder: EmbedderOpt = None,
     chunker: Annotated[
         str,
@@ -219,7 +240,7 @@ def ingest(
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         _usage(f"no such file or directory: {', '.join(missing)}", "PATHS")
-    deploy = _deployment(path, host, port, cloud, DEFAULT_PATH)
+    deploy = _deployment(path, host, port, cloud, DEFAULT_PATH, shared)
     with _errors():
         store = _open(collection, deploy, embedder, must_exist=False)
         try:
@@ -312,12 +333,13 @@ def query(
     host: HostOpt = None,
     port: PortOpt = 8000,
     cloud: CloudOpt = False,
+    shared: SharedOpt = False,
     embedder: EmbedderOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Search a collection; prints rank, score, source and text."""
     where = _parse_filter(filter_json)
-    deploy = _deployment(path, host, port, cloud, DEFAULT_PATH)
+    deploy = _deployment(path, host, port, cloud, DEFAULT_PATH, shared)
     with _errors():
         store = _open(collection, deploy, embedder, must_exist=True)
         hits = _search(store, text, k, where, search)
@@ -343,10 +365,11 @@ def collections(
     host: HostOpt = None,
     port: PortOpt = 8000,
     cloud: CloudOpt = False,
+    shared: SharedOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """List the collections of a store with their record counts and embedders."""
-    deploy = _deployment(path, host, port, cloud, DEFAULT_PATH)
+    deploy = _deployment(path, host, port, cloud, DEFAULT_PATH, shared)
     with _errors():
         client = _client(deploy)
         rows = []
@@ -387,10 +410,11 @@ def stats(
     host: HostOpt = None,
     port: PortOpt = 8000,
     cloud: CloudOpt = False,
+    shared: SharedOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Records, documents, sources and the embedder of one collection."""
-    deploy = _deployment(path, host, port, cloud, DEFAULT_PATH)
+    deploy = _deployment(path, host, port, cloud, DEFAULT_PATH, shared)
     with _errors():
         store = _open(collection, deploy, None, must_exist=True, with_embedder=False)
         docs = _documents(store)
@@ -435,10 +459,11 @@ def delete(
     host: HostOpt = None,
     port: PortOpt = 8000,
     cloud: CloudOpt = False,
+    shared: SharedOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Remove every chunk of the documents that came from the given sources."""
-    deploy = _deployment(path, host, port, cloud, DEFAULT_PATH)
+    deploy = _deployment(path, host, port, cloud, DEFAULT_PATH, shared)
     with _errors():
         store = _open(collection, deploy, None, must_exist=True, with_embedder=False)
         docs = _documents(store)
@@ -485,6 +510,7 @@ def evaluate_command(
     host: HostOpt = None,
     port: PortOpt = 8000,
     cloud: CloudOpt = False,
+    shared: SharedOpt = False,
     embedder: EmbedderOpt = None,
     chunker: Annotated[
         str, typer.Option("--chunker", help="recursive:SIZE:OVERLAP[:tokens] or sentence-window:N.")
@@ -496,7 +522,7 @@ def evaluate_command(
     from chromabridge.pipeline import Pipeline
     from chromabridge.specs import make_chunker
 
-    deploy = _deployment(path, host, port, cloud, None)
+    deploy = _deployment(path, host, port, cloud, None, shared)
     try:
         data = load_dataset(dataset, split)
     except ConfigError as exc:
@@ -531,6 +557,43 @@ def evaluate_command(
     for key, value in result.items():
         table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
     out.print(table)
+
+
+# -- server ---------------------------------------------------------------------------
+
+server_app = typer.Typer(
+    help="The local Chroma server that --shared starts for a directory.", no_args_is_help=True
+)
+app.add_typer(server_app, name="server")
+DirArg = Annotated[Path, typer.Argument(help="The store directory.", file_okay=False)]
+
+
+@server_app.command("status")
+def server_status(directory: DirArg, as_json: JsonOpt = False) -> None:
+    """Say whether DIR has a running shared server, its port and pids (exit 1: none)."""
+    from chromabridge.vectorstores.shared import server_info
+
+    info = server_info(directory)
+    data = (
+        {"running": True, "port": info.port, "pid": info.pid, "server_pid": info.server_pid}
+        if info
+        else {"running": False}
+    )
+    if as_json:
+        out.print_json(json.dumps(data))
+    else:
+        out.print(", ".join(f"{k}: {v}" for k, v in data.items()))
+    raise typer.Exit(0 if info else 1)
+
+
+@server_app.command("stop")
+def server_stop(directory: DirArg) -> None:
+    """Stop DIR's shared server now (clients' next calls fail until one starts it again)."""
+    from chromabridge.vectorstores.shared import stop_server
+
+    with _errors():
+        stopped = stop_server(directory)
+    out.print(f"stopped the shared server of {directory}" if stopped else "no server running")
 
 
 def main(argv: list[str] | None = None) -> None:
