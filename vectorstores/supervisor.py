@@ -54,7 +54,10 @@ def _on_term(signum: int, frame: FrameType | None) -> None:
 
 
 def _port_free(port: int) -> bool:
+    """Bindable as the server binds it (SO_REUSEADDR: old connections in TIME_WAIT do
+    not keep a restarted server off its port)."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
@@ -69,6 +72,17 @@ def _free_port(preferred: int | None) -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def _same_port(port: int, wait: float = 5.0) -> int:
+    """The old port, so that clients' next calls reach the restarted server; another one
+    only when it stays taken."""
+    deadline = time.monotonic() + wait
+    while not _port_free(port):
+        if time.monotonic() >= deadline:
+            return _free_port(None)
+        time.sleep(0.1)
+    return port
 
 
 def _die_with_parent() -> None:
@@ -161,7 +175,7 @@ def serve(directory: Path, idle: float, timeout: float) -> int:
                         file=sys.stderr,
                         flush=True,
                     )
-                    port = port if _port_free(port) else _free_port(None)
+                    port = _same_port(port)
                 proc = _start(directory, port, token, lock.fd, log)
                 if not _up(port, token, proc, 60):
                     if _stopping:
