@@ -39,6 +39,7 @@ QUICK: dict[str, list[str]] = {
     "embedders": ["--rounds", "1", "--size", "50"],
     "memory": ["--sizes", "8,32"],
     "hybrid_scale": ["--n", "5000", "--queries", "50"],
+    "shared": ["--n", "2000", "--queries", "50", "--rounds", "1"],
     "retrieval_quality": [],
     "scale": ["--sizes", "2000,10000", "--queries", "50"],  # last: the longest with --million
 }
