@@ -272,7 +272,11 @@ def test_shared_mode_writers_at_once_lose_nothing_and_share_one_server(tmp_path:
     assert info is not None
     with pytest.raises(StoreBusyError):
         ChromaStore("many", path=directory, timeout=0.2)
-    result = CliRunner().invoke(app, ["server", "stop", str(directory)])
+    cli = CliRunner()
+    stats = cli.invoke(app, ["stats", "-c", "many", "--path", str(directory), "--shared", "--json"])
+    assert stats.exit_code == 0 and json.loads(stats.output)["records"] == 3 * RECORDS
+    assert server_info(directory) == info  # the CLI joined the running server
+    result = cli.invoke(app, ["server", "stop", str(directory)])
     assert result.exit_code == 0 and "stopped" in result.output, result.output
     assert server_info(directory) is None and gone(info.server_pid)
     with ChromaStore("many", path=directory, timeout=5) as embedded:  # same files, embedded
