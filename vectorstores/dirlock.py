@@ -124,17 +124,23 @@ def acquire(directory: str | os.PathLike[str], timeout: float) -> DirectoryLock:
         return lock
 
 
-def _wait(fd: int, path: Path, timeout: float) -> None:
+def flock_within(fd: int, timeout: float, poll: float = _POLL) -> bool:
+    """Take an exclusive flock on `fd`, trying for up to `timeout` s; False if never."""
     deadline = time.monotonic() + max(timeout, 0.0)
     while True:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
+            return True
         except BlockingIOError:
             if time.monotonic() >= deadline:
-                os.close(fd)
-                raise StoreBusyError(busy_message(path, timeout)) from None
-            time.sleep(_POLL)
+                return False
+            time.sleep(poll)
+
+
+def _wait(fd: int, path: Path, timeout: float) -> None:
+    if not flock_within(fd, timeout):
+        os.close(fd)
+        raise StoreBusyError(busy_message(path, timeout))
 
 
 def _record(fd: int) -> None:

@@ -10,7 +10,6 @@ stops the server once no registered process has been alive for its idle time.
 from __future__ import annotations
 
 import atexit
-import fcntl
 import json
 import os
 import shutil
@@ -152,18 +151,11 @@ def _start_lock(directory: Path, timeout: float) -> Iterator[None]:
         dirlock.meta_dir(directory) / "start.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600
     )
     try:
-        deadline = time.monotonic() + timeout + _STARTUP
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise StoreBusyError(
-                        f"another process has been starting the shared Chroma server of "
-                        f"{directory} for over {timeout + _STARTUP:g}s"
-                    ) from None
-                time.sleep(0.05)
+        if not dirlock.flock_within(fd, timeout + _STARTUP, poll=0.05):
+            raise StoreBusyError(
+                f"another process has been starting the shared Chroma server of "
+                f"{directory} for over {timeout + _STARTUP:g}s"
+            )
         yield
     finally:
         os.close(fd)
