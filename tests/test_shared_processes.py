@@ -321,6 +321,19 @@ def test_shared_writes_are_seen_by_other_processes_within_a_second_and_restart(
         restarted = server_info(directory)
         assert restarted is not None and restarted.port == info.port
         assert store.count() == RECORDS
+
+        # SIGKILL the supervisor: its server follows it (parent-death signal), this
+        # process notices the dead supervisor and starts a new one, on the same port.
+        os.kill(restarted.pid, signal.SIGKILL)
+        wait_for(
+            lambda: (now := server_info(directory)) is not None and now.pid != restarted.pid,
+            60,
+            "a new supervisor",
+        )
+        assert gone(restarted.server_pid)
+        restarted = server_info(directory)
+        assert restarted is not None and restarted.port == info.port
+        assert store.count() == RECORDS
         assert asyncio.run(store.acount()) == RECORDS  # AsyncHttpClient: truly async
 
         # The hybrid retriever's BM25 index persists next to the directory, as embedded.

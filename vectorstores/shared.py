@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import logging
 import os
 import shutil
 import signal
@@ -49,6 +50,12 @@ _STARTUP = 60.0
 
 _users: dict[Path, int] = {}
 _users_lock = threading.Lock()
+#: Supervisors this process started: polled, so a dead one is reaped, not a zombie.
+_children: dict[int, subprocess.Popen[bytes]] = {}
+#: Seconds between a client's checks that its directory's supervisor is alive.
+WATCH_INTERVAL = 1.0
+
+log = logging.getLogger("chromabridge.vectorstores")
 
 
 @dataclass(frozen=True)
@@ -96,6 +103,9 @@ def read_record(directory: Path) -> dict[str, Any] | None:
 def alive(pid: int) -> bool:
     if pid <= 0:
         return False
+    child = _children.get(pid)
+    if child is not None:
+        return child.poll() is None
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -161,12 +171,15 @@ def _start_lock(directory: Path, timeout: float) -> Iterator[None]:
         os.close(fd)
 
 
-def _register(directory: Path) -> None:
+def _register(directory: Path) -> bool:
+    """Count one more user of DIR in this process; True for the first."""
     with _users_lock:
-        if _users.get(directory, 0) == 0:
+        first = _users.get(directory, 0) == 0
+        if first:
             clients_dir(directory).mkdir(mode=0o700, parents=True, exist_ok=True)
             (clients_dir(directory) / str(os.getpid())).touch()
         _users[directory] = _users.get(directory, 0) + 1
+        return first
 
 
 def release_client(directory: Path) -> None:
@@ -198,14 +211,37 @@ def ensure_server(
         raise ConfigError(f"idle must be > 0 seconds, got {idle!r}")
     path = Path(directory).resolve()
     dirlock.meta_dir(path).mkdir(mode=0o700, parents=True, exist_ok=True)
-    _register(path)  # before any start: the supervisor must see a client at once
+    first = _register(path)  # before any start: the supervisor must see a client at once
     try:
         with _start_lock(path, timeout):
             endpoint = server_info(path) or _launch(path, timeout, idle)
     except BaseException:
         release_client(path)
         raise
+    if first:
+        threading.Thread(
+            target=_watch, args=(path, timeout, idle), name="chromabridge-shared", daemon=True
+        ).start()
     return path, endpoint
+
+
+def _watch(directory: Path, timeout: float, idle: float) -> None:
+    """While this process uses DIR: restart a supervisor that died (its record is left
+    behind; a clean stop removes it, and is not undone). The new one takes the old port,
+    so open stores' next calls reach it."""
+    while directory in _users:
+        time.sleep(WATCH_INTERVAL)
+        data = read_record(directory)
+        if not data or alive(int(data.get("pid", 0))) or directory not in _users:
+            continue
+        try:
+            with _start_lock(directory, timeout):
+                data = read_record(directory)
+                if data and not alive(int(data.get("pid", 0))):
+                    log.warning("shared Chroma server of %s died; restarting it", directory)
+                    _launch(directory, timeout, idle)
+        except Exception as exc:  # the next check tries again; calls meanwhile fail
+            log.warning("could not restart the shared Chroma server of %s: %s", directory, exc)
 
 
 def _launch(directory: Path, timeout: float, idle: float) -> Endpoint:
@@ -227,6 +263,7 @@ def _launch(directory: Path, timeout: float, idle: float) -> Endpoint:
             stderr=log,
             start_new_session=True,  # outlives this process and its terminal's signals
         )
+    _children[proc.pid] = proc
     deadline = time.monotonic() + timeout + _STARTUP
     while time.monotonic() < deadline:
         code = proc.poll()
