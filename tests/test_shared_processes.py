@@ -196,7 +196,9 @@ def test_busy_error_names_the_holder_and_a_killed_holder_blocks_no_one(tmp_path:
     directory = tmp_path / "db"
     script = _script(tmp_path, "holder.py", HOLDER)
     holder = subprocess.Popen(
-        [sys.executable, str(script), str(directory)], stdout=subprocess.PIPE, text=True
+        [sys.executable, str(script), str(directory), "--api-key", "sk-do-not-show"],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
@@ -206,6 +208,7 @@ def test_busy_error_names_the_holder_and_a_killed_holder_blocks_no_one(tmp_path:
         assert time.monotonic() - started >= 0.5
         message = str(caught.value)
         assert f"pid {holder.pid}" in message and "holder.py" in message
+        assert "sk-do-not-show" not in message and "--api-key ***" in message
         assert "shared=True" in message and "chroma run" in message
         assert isinstance(caught.value, StoreError)
     finally:

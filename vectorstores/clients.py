@@ -141,6 +141,8 @@ def _embedded(path: str | os.PathLike[str], timeout: float) -> Connection:
 
 
 def _shared(path: str | os.PathLike[str], timeout: float, idle: float) -> Connection:
+    if os.name != "posix":
+        raise ConfigError("shared=True needs a POSIX system (Linux, macOS)")
     directory, endpoint = ensure_server(path, timeout, idle)
     try:
         conn = _server("127.0.0.1", endpoint.port, False, endpoint.headers, None, None, timeout)

@@ -17,9 +17,9 @@ process and counts its users.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
+import re
 import sys
 import threading
 import time
@@ -28,6 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from chromabridge.errors import StoreBusyError
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
 
 __all__ = ["DirectoryLock", "acquire", "holder", "meta_dir", "lock_file"]
 
@@ -66,8 +71,23 @@ def busy_message(directory: Path, timeout: float) -> str:
     )
 
 
+_SECRETISH = re.compile(r"key|token|secret|password|passwd|auth", re.IGNORECASE)
+
+
 def _command() -> str:
-    return " ".join(sys.argv)[:300] or sys.executable
+    """This process's command line for the busy message, with secret-looking option
+    values masked (another user's process shows it in an error)."""
+    shown: list[str] = []
+    previous = ""
+    for arg in sys.argv:
+        name, eq, _ = arg.partition("=")
+        secret_option = previous.startswith("-") and "=" not in previous
+        if secret_option and _SECRETISH.search(previous):
+            shown.append("***")
+        else:
+            shown.append(f"{name}=***" if eq and _SECRETISH.search(name) else arg)
+        previous = arg
+    return " ".join(shown)[:300] or sys.executable
 
 
 @dataclass(eq=False)
@@ -124,14 +144,24 @@ def acquire(directory: str | os.PathLike[str], timeout: float) -> DirectoryLock:
         return lock
 
 
+def _lock(fd: int) -> None:
+    """Exclusive, non-blocking; BlockingIOError (or PermissionError) when held elsewhere."""
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    else:  # Windows (not tested here): a byte-range lock, also dropped when its holder dies
+        import msvcrt
+
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+
+
 def flock_within(fd: int, timeout: float, poll: float = _POLL) -> bool:
     """Take an exclusive flock on `fd`, trying for up to `timeout` s; False if never."""
     deadline = time.monotonic() + max(timeout, 0.0)
     while True:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _lock(fd)
             return True
-        except BlockingIOError:
+        except (BlockingIOError, PermissionError):
             if time.monotonic() >= deadline:
                 return False
             time.sleep(poll)

@@ -210,7 +210,10 @@ def ensure_server(
     if idle <= 0:
         raise ConfigError(f"idle must be > 0 seconds, got {idle!r}")
     path = Path(directory).resolve()
-    dirlock.meta_dir(path).mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        dirlock.meta_dir(path).mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot share {path}: {type(exc).__name__}: {exc}") from exc
     first = _register(path)  # before any start: the supervisor must see a client at once
     try:
         with _start_lock(path, timeout):

@@ -160,8 +160,10 @@ def serve(directory: Path, idle: float, timeout: float) -> int:
     previous = read_record(directory) or {}
     port = _free_port(int(previous.get("port") or 0))
     token = secrets.token_urlsafe(32)
-    log = os.open(
-        dirlock.meta_dir(directory) / "server.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600
+    log = os.open(  # one supervisor's log: restarts append, a new supervisor starts afresh
+        dirlock.meta_dir(directory) / "server.log",
+        os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND,
+        0o600,
     )
     clients_dir(directory).mkdir(mode=0o700, exist_ok=True)
     last_client = time.monotonic()
