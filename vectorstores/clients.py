@@ -130,14 +130,18 @@ class _PerInstanceClients:
 
 
 def _embedded(path: str | os.PathLike[str], timeout: float) -> Connection:
-    lock = dirlock.acquire(path, timeout)
     label = f"directory {Path(path)}"
+    directory = Path(path).resolve()
     try:
-        client = _wrap(label, lambda: chromadb.PersistentClient(path=str(lock.directory)))
+        lock = dirlock.acquire(directory, timeout)
+    except OSError as exc:  # cannot create or stat the directory
+        raise StoreError(f"cannot open Chroma ({label}): {type(exc).__name__}: {exc}") from exc
+    try:
+        client = _wrap(label, lambda: chromadb.PersistentClient(path=str(directory)))
     except BaseException:
         lock.release()
         raise
-    return Connection(label=label, sync=client, directory=lock.directory, release=lock.release)
+    return Connection(label=label, sync=client, directory=directory, release=lock.release)
 
 
 def _shared(path: str | os.PathLike[str], timeout: float, idle: float) -> Connection:

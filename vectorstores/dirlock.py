@@ -105,7 +105,8 @@ class DirectoryLock:
             self.users -= 1
             if self.users > 0:
                 return False
-            _registry.pop(self.key, None)
+            if _registry.get(self.key) is self:
+                del _registry[self.key]
             if self.fd is not None:
                 os.close(self.fd)  # the kernel drops the flock with the last descriptor
                 self.fd = None
@@ -133,7 +134,7 @@ def acquire(directory: str | os.PathLike[str], timeout: float) -> DirectoryLock:
     key = (stat.st_dev, stat.st_ino)
     with _registry_lock:
         held = _registry.get(key)
-        if held is not None:
+        if held is not None and _same_file(held, path):
             held.users += 1
             return held
         fd = _open_lock_file(path)
@@ -165,6 +166,18 @@ def flock_within(fd: int, timeout: float, poll: float = _POLL) -> bool:
             if time.monotonic() >= deadline:
                 return False
             time.sleep(poll)
+
+
+def _same_file(held: DirectoryLock, path: Path) -> bool:
+    """Whether `held` still locks `path`'s lock file: a directory deleted while held and
+    another created later can share an inode number, and must not share the hold."""
+    if held.fd is None:
+        return True
+    try:
+        mine, now = os.fstat(held.fd), os.stat(lock_file(path))
+    except OSError:
+        return False
+    return (mine.st_dev, mine.st_ino) == (now.st_dev, now.st_ino)
 
 
 def _wait(fd: int, path: Path, timeout: float) -> None:
