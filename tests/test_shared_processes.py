@@ -356,6 +356,8 @@ def test_shared_needs_a_directory() -> None:
     with pytest.raises(ValueError, match="shared=True needs path="):
         ChromaStore("nope", shared=True)
     assert stop_server(Path("/nonexistent-chromabridge-dir")) is False
+    result = CliRunner().invoke(app, ["stats", "--host", "localhost", "--shared"])
+    assert result.exit_code == 2 and "--shared" in result.output
 
 
 # The pipeline's crash-safety through a shared server: the Chroma server is SIGKILLed
