@@ -217,7 +217,7 @@ def ensure_server(
     first = _register(path)  # before any start: the supervisor must see a client at once
     try:
         with _start_lock(path, timeout):
-            endpoint = server_info(path) or _launch(path, timeout, idle)
+            endpoint = _running(path, timeout) or _launch(path, timeout, idle)
     except BaseException:
         release_client(path)
         raise
@@ -226,6 +226,20 @@ def ensure_server(
             target=_watch, args=(path, timeout, idle), name="chromabridge-shared", daemon=True
         ).start()
     return path, endpoint
+
+
+def _running(directory: Path, timeout: float) -> Endpoint | None:
+    """The recorded server; while its supervisor lives but the server does not answer
+    (it is being restarted), wait for it rather than start a second supervisor."""
+    deadline = time.monotonic() + timeout + _STARTUP
+    while True:
+        endpoint = server_info(directory)
+        data = read_record(directory)
+        if endpoint is not None or not data or not alive(int(data.get("pid", 0))):
+            return endpoint
+        if time.monotonic() >= deadline:
+            raise StoreError(f"the shared Chroma server of {directory} does not answer")
+        time.sleep(0.1)
 
 
 def _watch(directory: Path, timeout: float, idle: float) -> None:

@@ -158,8 +158,10 @@ def serve(directory: Path, idle: float, timeout: float) -> int:
         print(exc, file=sys.stderr, flush=True)
         return EXIT_BUSY
     previous = read_record(directory) or {}
+    # A record left by a supervisor that died: keep its port and token, so the stores
+    # still open in client processes reach the new server unchanged.
     port = _free_port(int(previous.get("port") or 0))
-    token = secrets.token_urlsafe(32)
+    token = str(previous.get("token") or "") or secrets.token_urlsafe(32)
     log = os.open(  # one supervisor's log: restarts append, a new supervisor starts afresh
         dirlock.meta_dir(directory) / "server.log",
         os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND,
