@@ -39,6 +39,7 @@ QUICK: dict[str, list[str]] = {
     "embedders": ["--rounds", "1", "--size", "50"],
     "memory": ["--sizes", "8,32"],
     "hybrid_scale": ["--n", "5000", "--queries", "50"],
+    "shared": ["--n", "2000", "--queries", "50", "--rounds", "1"],
     "retrieval_quality": [],
     "serve": ["--seconds", "5"],
     "lifecycle": ["--limit", "300"],

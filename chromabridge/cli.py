@@ -1,10 +1,11 @@
 """The `chromabridge` command: ingest, query, collections, stats, delete, eval, serve,
-reembed, rollback.
+reembed, rollback, server.
 
 Exit codes: 0 everything worked; 1 a partial or runtime failure (the report or the
 message names what); 2 a usage error (bad option, bad `--filter` JSON, unknown spec).
 Every store option works the same in every command: `--path DIR` (default `./.chroma`),
-`--host/--port` for a Chroma server, `--cloud` for Chroma Cloud (CHROMA_API_KEY...).
+`--host/--port` for a Chroma server, `--cloud` for Chroma Cloud (CHROMA_API_KEY...), and
+`--shared` to share the `--path` directory with other processes (`server stop DIR` ends it).
 """
 
 from __future__ import annotations
@@ -75,6 +76,14 @@ EmbedderOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+SharedOpt = Annotated[
+    bool,
+    typer.Option(
+        "--shared",
+        help="Share the --path directory with other processes through its local Chroma "
+        "server (started on demand).",
+    ),
+]
 
 
 def _usage(message: str, hint: str | None = None) -> NoReturn:
@@ -98,11 +107,20 @@ def _errors() -> Iterator[None]:
 
 
 def _deployment(
-    path: Path | None, host: str | None, port: int, cloud: bool, default_path: Path | None
+    path: Path | None,
+    host: str | None,
+    port: int,
+    cloud: bool,
+    default_path: Path | None,
+    shared: bool = False,
 ) -> dict[str, Any]:
     chosen = [name for name, v in (("--path", path), ("--host", host), ("--cloud", cloud)) if v]
     if len(chosen) > 1:
         _usage(f"choose one deployment, got {' and '.join(chosen)}")
+    if shared:
+        if host or cloud or (path or default_path) is None:
+            _usage("--shared applies to a local directory (--path)", "--shared")
+        return {"path": path or default_path, "shared": True}
     if host:
         return {"host": host, "port": port}
     if cloud:
@@ -173,6 +191,8 @@ def _open(
             "`chromabridge collections`"
         )
     model = _embedder(embedder, client, collection) if with_embedder else None
+    if deploy.get("shared"):  # the store keeps the directory (the hybrid index lives by it)
+        return ChromaStore(collection, embedder=model, **deploy)
     return ChromaStore(collection, client=client, embedder=model)
 
 
@@ -189,6 +209,7 @@ def ingest(
     host: HostOpt = None,
     port: PortOpt = 8000,
     cloud: CloudOpt = False,
+    shared: SharedOpt = False,
     embedder: EmbedderOpt = None,
     chunker: Annotated[
         str,
@@ -220,7 +241,7 @@ def ingest(
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         _usage(f"no such file or directory: {', '.join(missing)}", "PATHS")
-    deploy = _deployment(path, host, port, cloud, DEFAULT_PATH)
+    deploy = _deployment(path, host, port, cloud, DEFAULT_PATH, shared)
     with _errors():
         store = _open(collection, deploy, embedder, must_exist=False)
         try:
@@ -313,12 +334,13 @@ def query(
     host: HostOpt = None,
     port: PortOpt = 8000,
     cloud: CloudOpt = False,
+    shared: SharedOpt = False,
     embedder: EmbedderOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Search a collection; prints rank, score, source and text."""
     where = _parse_filter(filter_json)
-    deploy = _deployment(path, host, port, cloud, DEFAULT_PATH)
+    deploy = _deployment(path, host, port, cloud, DEFAULT_PATH, shared)
     with _errors():
         store = _open(collection, deploy, embedder, must_exist=True)
         hits = _search(store, text, k, where, search)
@@ -344,10 +366,11 @@ def collections(
     host: HostOpt = None,
     port: PortOpt = 8000,
     cloud: CloudOpt = False,
+    shared: SharedOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """List the collections of a store with their record counts and embedders."""
-    deploy = _deployment(path, host, port, cloud, DEFAULT_PATH)
+    deploy = _deployment(path, host, port, cloud, DEFAULT_PATH, shared)
     with _errors():
         client = _client(deploy)
         rows = []
@@ -388,10 +411,11 @@ def stats(
     host: HostOpt = None,
     port: PortOpt = 8000,
     cloud: CloudOpt = False,
+    shared: SharedOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Records, documents, sources and the embedder of one collection."""
-    deploy = _deployment(path, host, port, cloud, DEFAULT_PATH)
+    deploy = _deployment(path, host, port, cloud, DEFAULT_PATH, shared)
     with _errors():
         store = _open(collection, deploy, None, must_exist=True, with_embedder=False)
         docs = _documents(store)
@@ -436,10 +460,11 @@ def delete(
     host: HostOpt = None,
     port: PortOpt = 8000,
     cloud: CloudOpt = False,
+    shared: SharedOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Remove every chunk of the documents that came from the given sources."""
-    deploy = _deployment(path, host, port, cloud, DEFAULT_PATH)
+    deploy = _deployment(path, host, port, cloud, DEFAULT_PATH, shared)
     with _errors():
         store = _open(collection, deploy, None, must_exist=True, with_embedder=False)
         docs = _documents(store)
@@ -486,6 +511,7 @@ def evaluate_command(
     host: HostOpt = None,
     port: PortOpt = 8000,
     cloud: CloudOpt = False,
+    shared: SharedOpt = False,
     embedder: EmbedderOpt = None,
     chunker: Annotated[
         str, typer.Option("--chunker", help="recursive:SIZE:OVERLAP[:tokens] or sentence-window:N.")
@@ -497,7 +523,7 @@ def evaluate_command(
     from chromabridge.pipeline import Pipeline
     from chromabridge.specs import make_chunker
 
-    deploy = _deployment(path, host, port, cloud, None)
+    deploy = _deployment(path, host, port, cloud, None, shared)
     try:
         data = load_dataset(dataset, split)
     except ConfigError as exc:
@@ -554,6 +580,7 @@ def serve(
     host: HostOpt = None,
     port: PortOpt = 8000,
     cloud: CloudOpt = False,
+    shared: SharedOpt = False,
     embedder: EmbedderOpt = None,
     bind: Annotated[str, typer.Option("--bind", help="Address to listen on.")] = "127.0.0.1",
     listen_port: Annotated[
@@ -588,11 +615,48 @@ def serve(
         from chromabridge.server import create_app
     except ImportError as exc:
         _fail(f"serve needs the server extra: pip install 'chromabridge[server]' ({exc.name})")
-    deploy = _deployment(path, host, port, cloud, DEFAULT_PATH)
+    deploy = _deployment(path, host, port, cloud, DEFAULT_PATH, shared)
     with _errors():
-        server_app = create_app(embedder=embedder, data_dir=data_dir, token=token, **deploy)
+        web_app = create_app(embedder=embedder, data_dir=data_dir, token=token, **deploy)
     err.print(f"serving on http://{bind}:{listen_port}/", highlight=False)
-    uvicorn.run(server_app, host=bind, port=listen_port, log_level="warning")
+    uvicorn.run(web_app, host=bind, port=listen_port, log_level="warning")
+
+
+# -- server ---------------------------------------------------------------------------
+
+server_app = typer.Typer(
+    help="The local Chroma server that --shared starts for a directory.", no_args_is_help=True
+)
+app.add_typer(server_app, name="server")
+DirArg = Annotated[Path, typer.Argument(help="The store directory.", file_okay=False)]
+
+
+@server_app.command("status")
+def server_status(directory: DirArg, as_json: JsonOpt = False) -> None:
+    """Say whether DIR has a running shared server, its port and pids (exit 1: none)."""
+    from chromabridge.vectorstores.shared import server_info
+
+    info = server_info(directory)
+    data = (
+        {"running": True, "port": info.port, "pid": info.pid, "server_pid": info.server_pid}
+        if info
+        else {"running": False}
+    )
+    if as_json:
+        out.print_json(json.dumps(data))
+    else:
+        out.print(", ".join(f"{k}: {v}" for k, v in data.items()))
+    raise typer.Exit(0 if info else 1)
+
+
+@server_app.command("stop")
+def server_stop(directory: DirArg) -> None:
+    """Stop DIR's shared server now (clients' next calls fail until one starts it again)."""
+    from chromabridge.vectorstores.shared import stop_server
+
+    with _errors():
+        stopped = stop_server(directory)
+    out.print(f"stopped the shared server of {directory}" if stopped else "no server running")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -26,6 +26,7 @@ from .cli import (
     JsonOpt,
     PathOpt,
     PortOpt,
+    SharedOpt,
     _deployment,
     _embedder,
     _errors,
@@ -74,6 +75,7 @@ def reembed(
     host: HostOpt = None,
     port: PortOpt = 8000,
     cloud: CloudOpt = False,
+    shared: SharedOpt = False,
     old_embedder: OldEmbedderOpt = None,
     eval_dataset: Annotated[
         Path | None,
@@ -99,7 +101,7 @@ def reembed(
     (resumable: run it again after a crash), optionally compare and swap it in."""
     from chromabridge.evaluate import compare, load_dataset
 
-    deploy = _deployment(path, host, port, cloud, DEFAULT_PATH)
+    deploy = _deployment(path, host, port, cloud, DEFAULT_PATH, shared)
     data = None
     if eval_dataset is not None:
         try:
@@ -165,10 +167,11 @@ def rollback(
     host: HostOpt = None,
     port: PortOpt = 8000,
     cloud: CloudOpt = False,
+    shared: SharedOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Undo the last `reembed --swap`: the backup answers under the name again."""
-    deploy = _deployment(path, host, port, cloud, DEFAULT_PATH)
+    deploy = _deployment(path, host, port, cloud, DEFAULT_PATH, shared)
     with _errors():
         store = _open(collection, deploy, None, must_exist=True, with_embedder=False)
         undone = store.rollback()

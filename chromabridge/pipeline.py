@@ -112,6 +112,8 @@ def check_chunk_size(chunker: object, embedder: Embedder) -> None:
 
 
 def _persist_directory(store: ChromaStore) -> Path | None:
+    if store.directory is not None:  # embedded or shared mode
+        return store.directory
     client = store.client
     if client is None:
         return None

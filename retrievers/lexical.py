@@ -49,7 +49,11 @@ _PAGE = 5000
 
 
 def default_index_path(store: ChromaStore) -> Path | None:
-    """`<chroma dir>.bm25/<collection>.npz` for a persistent store, else None."""
+    """`<chroma dir>.bm25/<collection>.npz` for a local directory (embedded or shared
+    mode) or an injected persistent client, else None."""
+    if store.directory is not None:
+        base = store.directory.resolve()
+        return base.with_name(base.name + ".bm25") / f"{store.name}.npz"
     client = store.client
     if client is None:
         return None

@@ -84,9 +84,9 @@ def chunks(prefix: str, n: int, size: int = 40) -> list[Chunk]:
 def test_read_only_directory_gives_store_error_and_keeps_data(tmp_path: Path) -> None:
     name = f"ro-{uuid.uuid4().hex[:8]}"
     data = tmp_path / "data"
-    store = ChromaStore(name, embedder=HashEmbedder(), path=data)
-    store.add(chunks("before", 50))
-    before = read_back(data, name)
+    with ChromaStore(name, embedder=HashEmbedder(), path=data) as store:
+        store.add(chunks("before", 50))
+    before = read_back(data, name)  # a fresh process: this one must let go of data first
     assert len(before) == 50
     ro = tmp_path / "ro"
     with mounted("--bind", str(data), target=ro):
@@ -102,6 +102,7 @@ def test_read_only_directory_gives_store_error_and_keeps_data(tmp_path: Path) ->
                 ro_store.add(chunks("after", 20))
             with pytest.raises(StoreError):
                 ro_store.delete(doc_id="before")
+            ro_store.close()
     assert read_back(data, name) == before
 
 
@@ -117,7 +118,9 @@ def test_full_disk_gives_store_error_and_keeps_earlier_data(tmp_path: Path) -> N
             store.add(batch)
 
         add(chunks("early", 30))
+        store.close()  # the fresh reader below needs the directory
         early = read_back(path, name)
+        store = ChromaStore(name, embedder=HashEmbedder(), path=path)
         assert len(early) == 30
         failure: BaseException | None = None
         for round_ in range(40):  # ~40 x 0.5 MB: far beyond 3 MB, bounded
@@ -134,6 +137,7 @@ def test_full_disk_gives_store_error_and_keeps_earlier_data(tmp_path: Path) -> N
         with pytest.raises(StoreError):
             add(chunks("still-full", 250, size=2000))
         _mount("-o", "remount,size=64m", str(tiny))
+        store.close()
         after = read_back(path, name)
         for record_id, text in early.items():
             assert after.get(record_id) == text, f"{record_id} lost after a full disk"

@@ -22,6 +22,9 @@ from chromadb.config import Settings
 from chromabridge.errors import ConfigError, StoreError
 from chromabridge.secrets import redact, scrub_exception
 
+from . import dirlock
+from .shared import DEFAULT_IDLE, ensure_server, release_client
+
 __all__ = ["Connection", "client_of", "connect"]
 
 AsyncFactory = Callable[[], Awaitable[AsyncClientAPI]]
@@ -40,6 +43,22 @@ class Connection:
     sync: ClientAPI | None = None
     async_client: AsyncClientAPI | None = None
     async_factory: AsyncFactory | None = field(default=None, repr=False)
+    #: The local directory behind the store (embedded or shared), else None.
+    directory: Path | None = None
+    #: Gives back what this connection holds (directory lock, shared-server registration).
+    release: Callable[[], object] | None = field(default=None, repr=False)
+
+    def close(self) -> None:
+        """Close our own blocking client, then release the directory; idempotent."""
+        release, self.release = self.release, None
+        if release is None:
+            return
+        try:
+            close = getattr(self.sync, "close", None)  # chromadb >= 1.1 clients
+            if callable(close):
+                close()
+        finally:
+            release()
 
 
 def _preflight(host: str, port: int, ssl: bool, headers: Mapping[str, str], timeout: float) -> None:
@@ -112,6 +131,72 @@ class _PerInstanceClients:
         return store
 
 
+def _embedded(
+    path: str | os.PathLike[str], timeout: float, extra: Mapping[str, Any] | None = None
+) -> Connection:
+    label = f"directory {Path(path)}"
+    directory = Path(path).resolve()
+    try:
+        lock = dirlock.acquire(directory, timeout)
+    except OSError as exc:  # cannot create or stat the directory
+        raise StoreError(f"cannot open Chroma ({label}): {type(exc).__name__}: {exc}") from exc
+    try:
+        client = _wrap(
+            label, lambda: chromadb.PersistentClient(path=str(directory), **(extra or {}))
+        )
+    except BaseException:
+        lock.release()
+        raise
+    return Connection(label=label, sync=client, directory=directory, release=lock.release)
+
+
+def _shared(path: str | os.PathLike[str], timeout: float, idle: float) -> Connection:
+    if os.name != "posix":
+        raise ConfigError("shared=True needs a POSIX system (Linux, macOS)")
+    directory, endpoint = ensure_server(path, timeout, idle)
+    try:
+        conn = _server("127.0.0.1", endpoint.port, False, endpoint.headers, None, None, timeout)
+    except BaseException:
+        release_client(directory)
+        raise
+    conn.label = f"shared directory {Path(path)} (server 127.0.0.1:{endpoint.port})"
+    conn.directory = directory
+    conn.release = lambda: release_client(directory)
+    return conn
+
+
+def _server(
+    host: str,
+    port: int,
+    ssl: bool,
+    headers: Mapping[str, str],
+    tenant: str | None,
+    database: str | None,
+    timeout: float,
+    extra: Mapping[str, Any] | None = None,
+) -> Connection:
+    if not isinstance(port, int) or not 0 < port < 65536:
+        raise ConfigError(f"port must be an int in 1..65535, got {port!r}")
+    hdrs = dict(headers)
+    _preflight(host, port, ssl, hdrs, timeout)
+    label = f"server {host}:{port}"
+    kwargs: dict[str, Any] = {"host": host, "port": port, "ssl": ssl, "headers": hdrs}
+    if tenant:
+        kwargs["tenant"] = tenant
+    if database:
+        kwargs["database"] = database
+
+    async def factory() -> AsyncClientAPI:
+        _isolate_async_http_clients()
+        return await chromadb.AsyncHttpClient(**kwargs)
+
+    return Connection(
+        label=label,
+        sync=_wrap(label, lambda: chromadb.HttpClient(**kwargs, **(extra or {}))),
+        async_factory=factory,
+    )
+
+
 def connect(
     *,
     client: Any = None,
@@ -126,8 +211,14 @@ def connect(
     database: str | None = None,
     timeout: float = 10.0,
     settings: Settings | None = None,
+    shared: bool = False,
+    idle: float | None = None,
 ) -> Connection:
     """Build the Connection for exactly one deployment choice (none means in-memory).
+
+    A directory is held by one process at a time (`dirlock`; `StoreBusyError` after
+    `timeout` s), unless `shared`: then every process talks to the directory's one
+    loopback Chroma server (`shared.py`), stopped `idle` s after its last client exits.
 
     `settings` (chromadb `Settings`, LangChain's `client_settings`) is handed to the client
     that is built; with no deployment argument it may itself choose a persistent client
@@ -148,39 +239,16 @@ def connect(
         if not isinstance(client, ClientAPI):
             raise ConfigError(f"client must be a chromadb client, got {type(client).__name__}")
         return Connection(label="injected client", sync=client)
+    if shared and path is None:
+        raise ConfigError("shared=True needs path= (the local directory to share)")
+    if idle is not None and not shared:
+        raise ConfigError("idle= applies only with shared=True")
+    if path is not None and shared:
+        return _shared(path, timeout, DEFAULT_IDLE if idle is None else idle)
     if path is not None:
-        directory = Path(path)
-        label = f"directory {directory}"
-        return Connection(
-            label=label,
-            sync=_wrap(
-                label,
-                lambda: chromadb.PersistentClient(
-                    path=str(directory), **extra, **_scope(tenant, database)
-                ),
-            ),
-        )
+        return _embedded(path, timeout, {**extra, **_scope(tenant, database)})
     if host is not None:
-        if not isinstance(port, int) or not 0 < port < 65536:
-            raise ConfigError(f"port must be an int in 1..65535, got {port!r}")
-        hdrs = dict(headers or {})
-        _preflight(host, port, ssl, hdrs, timeout)
-        label = f"server {host}:{port}"
-        kwargs: dict[str, Any] = {"host": host, "port": port, "ssl": ssl, "headers": hdrs}
-        if tenant:
-            kwargs["tenant"] = tenant
-        if database:
-            kwargs["database"] = database
-
-        async def factory() -> AsyncClientAPI:
-            _isolate_async_http_clients()
-            return await chromadb.AsyncHttpClient(**kwargs)
-
-        return Connection(
-            label=label,
-            sync=_wrap(label, lambda: chromadb.HttpClient(**kwargs, **extra)),
-            async_factory=factory,
-        )
+        return _server(host, port, ssl, headers or {}, tenant, database, timeout, extra)
     if cloud:
         key = api_key or os.environ.get("CHROMA_API_KEY")
         if not key:

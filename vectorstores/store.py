@@ -20,6 +20,7 @@ import os
 import re
 import weakref
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from chromadb import Collection
@@ -72,6 +73,12 @@ class ChromaStore(StoreReads, StoreWrites, StoreTuning, StoreLifecycle):
     or a LlamaIndex `BaseEmbedding`. Its name and dimension are recorded on the collection
     and checked each time it is opened (`EmbedderMismatchError`).
 
+    A local directory belongs to one process at a time: another process opening it waits
+    up to `timeout` seconds, then gets `StoreBusyError` naming the holder. With
+    `shared=True` every process instead goes through one loopback Chroma server for the
+    directory, started on first use and stopped `idle` seconds (default 300) after its
+    last client process exits. `close()` (or a `with` block) releases the directory.
+
     `distance` ("cosine", "l2" or "ip") and `hnsw` (ef_construction, ef_search,
     max_neighbors, ...) apply when the collection is created; an existing collection keeps
     its own space, and an explicit `distance` that contradicts it is a `ConfigError`.
@@ -109,6 +116,8 @@ class ChromaStore(StoreReads, StoreWrites, StoreTuning, StoreLifecycle):
         configuration: Mapping[str, Any] | None = None,
         create: bool = True,
         settings: Settings | None = None,
+        shared: bool = False,
+        idle: float | None = None,
     ) -> None:
         if isinstance(collection, Collection):  # wrap the user's opened collection
             if path or host or cloud or client is not None:
@@ -156,6 +165,8 @@ class ChromaStore(StoreReads, StoreWrites, StoreTuning, StoreLifecycle):
             database=database,
             timeout=timeout,
             settings=settings,
+            shared=shared,
+            idle=idle,
         )
         self._space = distance or "cosine"
         self._dimension = None
@@ -164,7 +175,27 @@ class ChromaStore(StoreReads, StoreWrites, StoreTuning, StoreLifecycle):
         self._async = weakref.WeakKeyDictionary()
         self._listeners = []
         if self._conn.sync is not None:
-            self._collection = self._open_sync(self._conn.sync)
+            try:
+                self._collection = self._open_sync(self._conn.sync)
+            except BaseException:
+                self._conn.close()
+                raise
+
+    def close(self) -> None:
+        """Release the local directory (its lock, or this process's shared-server
+        registration) once no other store of this process uses it; unusable afterwards.
+
+        Without it the directory is released when the process exits.
+        """
+        self._collection = None
+        self._async.clear()
+        self._conn.close()
+
+    def __enter__(self) -> ChromaStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def __repr__(self) -> str:
         embedder = self.embedder.name if self.embedder else None
@@ -184,6 +215,11 @@ class ChromaStore(StoreReads, StoreWrites, StoreTuning, StoreLifecycle):
     def dimension(self) -> int | None:
         """Vector size held by the collection, once known."""
         return self._dimension
+
+    @property
+    def directory(self) -> Path | None:
+        """The local directory behind this store (embedded or shared mode), else None."""
+        return self._conn.directory
 
     @property
     def client(self) -> ClientAPI | None:
