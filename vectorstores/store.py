@@ -6,6 +6,7 @@ of Chroma calls run by a sync or an async driver (`base.py`), so the async twins
 truly async against a server; embedded clients have no async API, so there the async
 twins run the blocking method in a worker thread. Writes live in `writes.py`, reads in
 `reads.py`; this module builds the store and holds what concerns the whole collection.
+Images (`add_images`, `query(image=...)`) live in `images.py`.
 
 Score semantics (`Hit.score`, higher is better) per distance space:
 
@@ -30,9 +31,8 @@ from chromabridge.errors import ConfigError
 
 from .base import SPACES, Plan
 from .clients import connect
-from .reads import StoreReads
+from .images import StoreImages
 from .records import Space, relevance
-from .writes import StoreWrites
 
 __all__ = ["ChromaStore"]
 
@@ -57,7 +57,7 @@ def _check_name(name: object) -> str:
     return name
 
 
-class ChromaStore(StoreReads, StoreWrites):
+class ChromaStore(StoreImages):  # StoreImages brings StoreReads and StoreWrites
     """A Chroma collection holding chunks, wherever Chroma runs.
 
     Deployment, by argument: nothing -> in-memory; `path` -> a local directory;
