@@ -157,10 +157,7 @@ def read_image(source: ImageSource) -> ImageData:
 def open_image(source: ImageSource) -> Image:
     """`source` as an RGB PIL image, what image models take."""
     pil = _pil()
-    if isinstance(source, pil.Image):
-        image = source
-    else:
-        image = read_image(source).image
+    image: Image = source if isinstance(source, pil.Image) else read_image(source).image
     return image if image.mode == "RGB" else image.convert("RGB")
 
 

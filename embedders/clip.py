@@ -19,7 +19,7 @@ import os
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from chromabridge.errors import ConfigError, EmbeddingError
 from chromabridge.images import ImageSource, open_image
@@ -86,9 +86,11 @@ class ClipEmbedder(NativeEmbedder):
         source = os.fspath(model)
         self.device = device or pick_device()
         try:
-            self.model = CLIPModel.from_pretrained(source).to(self.device).eval()
-            self.tokenizer = CLIPTokenizer.from_pretrained(source)
-            self.processor = CLIPImageProcessorPil.from_pretrained(source)
+            # transformers' `from_pretrained` wrappers are typed loosely: Any, on purpose.
+            self.model: Any = cast(Any, CLIPModel).from_pretrained(source)
+            self.model.to(self.device).eval()
+            self.tokenizer: Any = cast(Any, CLIPTokenizer).from_pretrained(source)
+            self.processor: Any = cast(Any, CLIPImageProcessorPil).from_pretrained(source)
         except (OSError, ValueError) as exc:
             raise _load_error(source, exc) from exc
         self._torch = torch

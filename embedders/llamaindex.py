@@ -64,6 +64,9 @@ class LlamaIndexMultiModalEmbedding(LlamaIndexEmbedding, MultiModalEmbedding):
     `MultiModalEmbedding`: what `MultiModalVectorStoreIndex` takes as `image_embed_model`.
     """
 
+    def __init__(self, embedder: object, **kwargs: Any) -> None:
+        super().__init__(embedder, **kwargs)
+
     @classmethod
     def class_name(cls) -> str:
         return "ChromaBridgeMultiModalEmbedding"

@@ -56,7 +56,7 @@ class StoreImages(StoreReads, StoreWrites):
         store_bytes: bool,
     ) -> tuple[list[Chunk], list[ImageData]]:
         if isinstance(sources, (str, bytes)) or not isinstance(sources, Sequence):
-            sources = [sources]  # type: ignore[list-item]
+            sources = [sources]
         metas = _listed(metadatas, "metadatas", len(sources))
         id_list = _listed(ids, "ids", len(sources))
         images = _read_all(sources)
