@@ -40,6 +40,7 @@ QUICK: dict[str, list[str]] = {
     "memory": ["--sizes", "8,32"],
     "hybrid_scale": ["--n", "5000", "--queries", "50"],
     "retrieval_quality": [],
+    "multimodal": ["--images", "16", "--rounds", "1"],
     "scale": ["--sizes", "2000,10000", "--queries", "50"],  # last: the longest with --million
 }
 
