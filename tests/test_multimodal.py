@@ -278,3 +278,14 @@ def test_clip_spec_and_its_default_chunker_fit_the_window() -> None:
 
     check_chunk_size(chunker, clip)  # does not raise
     assert default_chunker(None) == "recursive:200:20:tokens"
+
+
+@pytest.mark.server
+async def test_images_on_a_chroma_server(chroma_server: object, images: list[Path]) -> None:
+    host, port = chroma_server.host, chroma_server.port  # type: ignore[attr-defined]
+    store = ChromaStore("images-server", embedder=shared_clip(), host=host, port=port)
+    ids = await store.aadd_images(images)  # AsyncHttpClient end to end
+    assert await store.aadd_images(images) == ids and await store.acount() == len(images)
+    for n, path in enumerate(images):
+        assert store.query(image=path, k=1)[0].chunk.id == ids[n]
+    store.delete_collection()
