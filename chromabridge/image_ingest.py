@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from chromabridge.embedders import Embedder, Vector, image_embedder
+from chromabridge.errors import EmbeddingError, LoaderError
 from chromabridge.images import is_image_record
 from chromabridge.types import Chunk, Document, chunk_id
 
@@ -63,7 +64,10 @@ def embed_chunks(embedder: Embedder, chunks: Sequence[Chunk]) -> list[Vector]:
     if not images:
         return embedder.embed_documents([chunk.text for chunk in chunks])
     tv = embedder.embed_documents([chunks[n].text for n in texts]) if texts else []
-    iv = image_embedder(embedder, "the pipeline").embed_images([chunks[n].text for n in images])
+    try:
+        iv = image_embedder(embedder, "the pipeline").embed_images([chunks[n].text for n in images])
+    except LoaderError as exc:  # the file changed or vanished since it was loaded
+        raise EmbeddingError(str(exc)) from exc
     return _merge(len(chunks), texts, tv, images, iv)
 
 
@@ -74,5 +78,8 @@ async def aembed_chunks(embedder: Embedder, chunks: Sequence[Chunk]) -> list[Vec
         return await embedder.aembed_documents([chunk.text for chunk in chunks])
     tv = await embedder.aembed_documents([chunks[n].text for n in texts]) if texts else []
     native = image_embedder(embedder, "the pipeline")
-    iv = await native.aembed_images([chunks[n].text for n in images])
+    try:
+        iv = await native.aembed_images([chunks[n].text for n in images])
+    except LoaderError as exc:
+        raise EmbeddingError(str(exc)) from exc
     return _merge(len(chunks), texts, tv, images, iv)

@@ -445,7 +445,7 @@ class Pipeline:
             started = perf_counter()
             todo, vectors = yield from self._embed(todo, report, failed_paths)
             writes = [chunk for change in todo for chunk in change.writes]
-            report.tokens += self._count_tokens([chunk.text for chunk in writes])
+            report.tokens += self._count_tokens([c.text for c in writes if not c.is_image])
             report.add_time("embed", perf_counter() - started)
             if writes:
                 started = perf_counter()

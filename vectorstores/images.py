@@ -45,6 +45,15 @@ def _listed(value: Any, what: str, n: int) -> list[Any] | None:
     return items
 
 
+def _image_query(image: object, text: object, embedding: object) -> bool:
+    """Whether a query is by image; an `InputError` when it is by image and more."""
+    if image is None:
+        return False
+    if text is not None or embedding is not None:
+        raise InputError("pass exactly one of text=, embedding= or image=")
+    return True
+
+
 class StoreImages(StoreReads, StoreWrites):
     """Images in a `ChromaStore` (see the module doc)."""
 
@@ -165,10 +174,8 @@ class StoreImages(StoreReads, StoreWrites):
         """The `k` nearest records to `text`, to `embedding` or to `image` (a path, URI,
         bytes or PIL image, embedded by the store's image-capable embedder). Hits for
         images have `hit.chunk.is_image` true."""
-        if image is not None:
-            if text is not None or embedding is not None:
-                raise InputError("pass exactly one of text=, embedding= or image=")
-            embedding = self.image_vector(image)
+        if _image_query(image, text, embedding):
+            embedding = self.image_vector(image)  # type: ignore[arg-type]
         return super().query(text, embedding, k, where, where_document)
 
     async def aquery(
@@ -182,8 +189,6 @@ class StoreImages(StoreReads, StoreWrites):
         image: ImageSource | None = None,
     ) -> list[Hit]:
         """Async `query`."""
-        if image is not None:
-            if text is not None or embedding is not None:
-                raise InputError("pass exactly one of text=, embedding= or image=")
-            embedding = await asyncio.to_thread(self.image_vector, image)
+        if _image_query(image, text, embedding):
+            embedding = await asyncio.to_thread(self.image_vector, image)  # type: ignore[arg-type]
         return await super().aquery(text, embedding, k, where, where_document)
