@@ -97,3 +97,19 @@ def test_llamaindex_multimodal_index_over_our_store(images: list[Path]) -> None:
     assert {isinstance(n.node, ImageNode) for n in answer.source_nodes} == {True, False}
     got = face.get_nodes([nodes[0].node_id])
     assert isinstance(got[0], ImageNode) and got[0].image_mimetype == "image/png"
+
+
+def test_chroma_face_embeds_pixel_arrays(images: list[Path]) -> None:
+    import numpy as np
+    from PIL import Image
+
+    ef = shared_clip().as_chroma()
+    collection = chromadb.EphemeralClient().create_collection(
+        "chroma-images", embedding_function=ef
+    )
+    pixels = [np.asarray(Image.open(p).convert("RGB")) for p in images]
+    collection.add(ids=[p.name for p in images], images=pixels)
+    found = collection.query(query_images=[pixels[2]], n_results=1, include=["distances"])
+    assert found["ids"][0] == [images[2].name] and found["distances"][0][0] < 1e-4
+    texts = collection.query(query_texts=["a green triangle"], n_results=5)
+    assert len(texts["ids"][0]) == len(images)
