@@ -220,6 +220,7 @@ def ingest(
 
     Exit code 1 when some files could not be ingested (they are listed).
     """
+    from chromabridge.embedders import supports_images
     from chromabridge.pipeline import Pipeline
     from chromabridge.specs import default_chunker, make_chunker, make_loaders
 
@@ -229,6 +230,8 @@ def ingest(
     deploy = _deployment(path, host, port, cloud, DEFAULT_PATH)
     with _errors():
         store = _open(collection, deploy, embedder, must_exist=False)
+        if images and not supports_images(store.embedder):
+            _usage("needs an embedder that embeds images: --embedder clip[:MODEL]", "--images")
         try:
             cutter = make_chunker(chunker or default_chunker(store.embedder), store.embedder)
         except ConfigError as exc:

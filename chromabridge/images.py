@@ -179,7 +179,7 @@ def image_metadata(image: ImageData) -> dict[str, Any]:
 
 def is_image_record(metadata: Mapping[str, Any] | None) -> bool:
     """Whether a record's metadata marks it as an image."""
-    return bool(metadata) and metadata.get(MODALITY_KEY) == IMAGE  # type: ignore[union-attr]
+    return metadata is not None and metadata.get(MODALITY_KEY) == IMAGE
 
 
 def image_chunk(

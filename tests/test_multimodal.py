@@ -264,6 +264,19 @@ def test_cli_ingests_images_and_queries_by_image(
     assert hits[0]["source"] == str(red) and hits[0]["metadata"]["modality"] == "image"
     result = runner.invoke(app, ["query", "--path", db])
     assert result.exit_code == 2 and "--image" in result.output
+    text_only = [
+        "ingest",
+        str(root),
+        "--images",
+        "--embedder",
+        "local",
+        "--path",
+        db,
+        "-c",
+        "texts",
+    ]
+    result = runner.invoke(app, text_only)
+    assert result.exit_code == 2 and "embeds images" in " ".join(result.output.split())
 
 
 def test_clip_spec_and_its_default_chunker_fit_the_window() -> None:
