@@ -82,8 +82,9 @@ def measure(model_dir: str, paths: list[Path], rounds: int) -> dict[str, tuple[f
         fn(paths[:4])
     wall = {name: float("inf") for name in contenders}
     cpu = dict(wall)
-    for _ in range(rounds):
-        for name, fn in contenders.items():
+    for round_ in range(rounds):
+        order = list(contenders.items())
+        for name, fn in order if round_ % 2 == 0 else reversed(order):  # neither always first
             start, start_cpu = time.perf_counter(), time.process_time()
             vectors = fn(paths)
             wall[name] = min(wall[name], time.perf_counter() - start)

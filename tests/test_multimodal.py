@@ -302,3 +302,15 @@ async def test_images_on_a_chroma_server(chroma_server: object, images: list[Pat
     for n, path in enumerate(images):
         assert store.query(image=path, k=1)[0].chunk.id == ids[n]
     store.delete_collection()
+
+
+def test_the_guard_keeps_other_embedders_out_of_an_image_collection(images: list[Path]) -> None:
+    import chromadb
+    from store_support import HashEmbedder
+
+    from chromabridge.errors import EmbedderMismatchError
+
+    client = chromadb.EphemeralClient()
+    ChromaStore("images-guard", embedder=shared_clip(), client=client).add_images(images[:1])
+    with pytest.raises(EmbedderMismatchError, match="clip:tiny-clip"):
+        ChromaStore("images-guard", embedder=HashEmbedder(), client=client)
