@@ -43,6 +43,7 @@ QUICK: dict[str, list[str]] = {
     "retrieval_quality": [],
     "serve": ["--seconds", "5"],
     "lifecycle": ["--limit", "300"],
+    "multimodal": ["--images", "16", "--rounds", "1"],
     "scale": ["--sizes", "2000,10000", "--queries", "50"],  # last: the longest with --million
 }
 

@@ -212,12 +212,13 @@ def ingest(
     shared: SharedOpt = False,
     embedder: EmbedderOpt = None,
     chunker: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--chunker",
-            help="recursive:SIZE:OVERLAP[:tokens] or sentence-window:N.",
+            help="recursive:SIZE:OVERLAP[:tokens] or sentence-window:N "
+            "[default: recursive:200:20:tokens, smaller for CLIP].",
         ),
-    ] = "recursive:200:20:tokens",
+    ] = None,
     mode: Annotated[
         Mode, typer.Option("--mode", help="full also removes files that vanished.")
     ] = Mode.incremental,
@@ -229,14 +230,21 @@ def ingest(
     ] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 256,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Parsing processes.")] = 1,
+    images: Annotated[
+        bool,
+        typer.Option(
+            "--images", help="Store image files whole, as images (needs --embedder clip)."
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Load, chunk, embed and store files; unchanged files are skipped.
 
     Exit code 1 when some files could not be ingested (they are listed).
     """
+    from chromabridge.embedders import supports_images
     from chromabridge.pipeline import Pipeline
-    from chromabridge.specs import make_chunker, make_loaders
+    from chromabridge.specs import default_chunker, make_chunker, make_loaders
 
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
@@ -244,11 +252,15 @@ def ingest(
     deploy = _deployment(path, host, port, cloud, DEFAULT_PATH, shared)
     with _errors():
         store = _open(collection, deploy, embedder, must_exist=False)
+        if images and not supports_images(store.embedder):
+            _usage("needs an embedder that embeds images: --embedder clip[:MODEL]", "--images")
         try:
-            cutter = make_chunker(chunker, store.embedder)
+            cutter = make_chunker(chunker or default_chunker(store.embedder), store.embedder)
         except ConfigError as exc:
             _usage(str(exc), "--chunker")
-        loaders = make_loaders(paths, include=include, exclude=exclude, workers=workers)
+        loaders = make_loaders(
+            paths, include=include, exclude=exclude, workers=workers, images=images
+        )
         try:
             pipeline = Pipeline(
                 loaders, cutter, None, store, mode=mode.value, batch_size=batch_size
@@ -290,7 +302,14 @@ def _parse_filter(text: str | None) -> Any:
     return where
 
 
-def _search(store: Any, text: str, k: int, where: Any, search: Search) -> list[Hit]:
+def _search(
+    store: Any, text: str | None, k: int, where: Any, search: Search, image: Path | None = None
+) -> list[Hit]:
+    if image is not None:
+        if search is not Search.similarity:
+            _usage("--image searches by similarity only; drop --mode", "--image")
+        return list(store.query(image=str(image), k=k, where=where))
+    assert text is not None
     if search is Search.similarity:
         return list(store.query(text, k=k, where=where))
     if search is Search.mmr:
@@ -320,7 +339,9 @@ def _hit_json(rank: int, hit: Hit) -> dict[str, Any]:
 
 @app.command()
 def query(
-    text: Annotated[str, typer.Argument(help="What to search for.", show_default=False)],
+    text: Annotated[
+        str | None, typer.Argument(help="What to search for.", show_default=False)
+    ] = None,
     k: Annotated[int, typer.Option("-k", "--k", min=1, help="Number of results.")] = 4,
     filter_json: Annotated[
         str | None,
@@ -336,18 +357,27 @@ def query(
     cloud: CloudOpt = False,
     shared: SharedOpt = False,
     embedder: EmbedderOpt = None,
+    image: Annotated[
+        Path | None,
+        typer.Option("--image", help="Search by this image instead of TEXT.", dir_okay=False),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Search a collection; prints rank, score, source and text."""
+    """Search a collection by text (or by an image, --image); prints rank, score,
+    source and text."""
+    if (text is None) == (image is None):
+        _usage("give TEXT or --image PATH (one of them)", "TEXT")
+    if image is not None and not image.is_file():
+        _usage(f"no such image file: {image}", "--image")
     where = _parse_filter(filter_json)
     deploy = _deployment(path, host, port, cloud, DEFAULT_PATH, shared)
     with _errors():
         store = _open(collection, deploy, embedder, must_exist=True)
-        hits = _search(store, text, k, where, search)
+        hits = _search(store, text, k, where, search, image)
     if as_json:
         out.print_json(json.dumps([_hit_json(i, h) for i, h in enumerate(hits, 1)]))
         return
-    table = Table(title=f"{search.value} search in {collection}: {text}")
+    table = Table(title=f"{search.value} search in {collection}: {text or image}")
     for column in ("#", "score", "source", "text"):
         table.add_column(column, overflow="fold")
     for i, hit in enumerate(hits, 1):

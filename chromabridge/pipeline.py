@@ -38,6 +38,7 @@ from chromabridge.errors import (
     EmbeddingError,
     LoaderError,
 )
+from chromabridge.image_ingest import aembed_chunks, chunk_document, embed_chunks
 from chromabridge.progress import Progress, want_progress
 from chromabridge.report import Failure, IngestReport
 from chromabridge.types import Chunk, Document
@@ -128,13 +129,15 @@ def _persist_directory(store: ChromaStore) -> Path | None:
 
 def _scope(loaders: Sequence[object]) -> tuple[list[str] | None, list[str]]:
     """(directories, files) the loaders cover; directories None: the whole collection."""
-    from chromabridge.loaders import DirectoryLoader, FileLoader, TextLoader
+    from chromabridge.loaders import DirectoryLoader, FileLoader, ImageLoader, TextLoader
 
     roots: list[str] = []
     files: list[str] = []
     for loader in loaders:
         if isinstance(loader, DirectoryLoader):
             roots.append(str(loader.root))
+        elif isinstance(loader, ImageLoader):
+            files.extend(loader.sources)
         elif isinstance(loader, (FileLoader, TextLoader)):
             files.append(loader.source)
         else:
@@ -299,11 +302,11 @@ class Pipeline:
         if name == "next":
             return next(arg, _END)
         if name == "chunk":
-            return self.chunker.chunk(arg)
+            return chunk_document(self.chunker, arg)
         if name == "get":
             return store.get(where={"doc_id": {"$in": arg}})
         if name == "embed":
-            return self.embedder.embed_documents(arg)
+            return embed_chunks(self.embedder, arg)
         if name == "add":
             return store.add(arg[0], embeddings=arg[1])
         if name == "delete":
@@ -320,11 +323,11 @@ class Pipeline:
         if name == "next":
             return await asyncio.to_thread(next, arg, _END)
         if name == "chunk":
-            return await asyncio.to_thread(self.chunker.chunk, arg)
+            return await asyncio.to_thread(chunk_document, self.chunker, arg)
         if name == "get":
             return await store.aget(where={"doc_id": {"$in": arg}})
         if name == "embed":
-            return await self.embedder.aembed_documents(arg)
+            return await aembed_chunks(self.embedder, arg)
         if name == "add":
             return await store.aadd(arg[0], embeddings=arg[1])
         if name == "delete":
@@ -444,7 +447,7 @@ class Pipeline:
             started = perf_counter()
             todo, vectors = yield from self._embed(todo, report, failed_paths)
             writes = [chunk for change in todo for chunk in change.writes]
-            report.tokens += self._count_tokens([chunk.text for chunk in writes])
+            report.tokens += self._count_tokens([c.text for c in writes if not c.is_image])
             report.add_time("embed", perf_counter() - started)
             if writes:
                 started = perf_counter()
@@ -471,9 +474,9 @@ class Pipeline:
         One bad text (too long for a strict embedder, refused by a provider) should cost
         its own document, not the batch: the batch is retried document by document.
         """
-        texts = [chunk.text for change in todo for chunk in change.writes]
+        writes = [chunk for change in todo for chunk in change.writes]
         try:
-            vectors = yield ("embed", texts)
+            vectors = yield ("embed", writes)
             return todo, list(vectors)
         except EmbedderMismatchError:
             raise
@@ -489,7 +492,7 @@ class Pipeline:
                 kept.append(change)
                 continue
             try:
-                found = yield ("embed", [chunk.text for chunk in change.writes])
+                found = yield ("embed", change.writes)
             except EmbedderMismatchError:
                 raise
             except EmbeddingError as exc:

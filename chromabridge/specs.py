@@ -18,6 +18,7 @@ from chromabridge.errors import ConfigError
 __all__ = [
     "DEFAULT_CHUNKER",
     "DEFAULT_EMBEDDER",
+    "default_chunker",
     "make_chunker",
     "make_embedder",
     "make_loaders",
@@ -30,7 +31,8 @@ DEFAULT_CHUNKER = "recursive:200:20:tokens"
 
 
 def make_embedder(spec: str) -> Embedder:
-    """`local`, `local:MODEL`, `openai:MODEL[@DIMENSIONS]` or `cohere:MODEL`.
+    """`local`, `local:MODEL`, `openai:MODEL[@DIMENSIONS]`, `cohere:MODEL` or
+    `clip[:MODEL]` (texts and images in one space; MODEL a hub name or a folder).
 
     The model is loaded (or the SDK client built) here; API keys come from the
     providers' usual environment variables.
@@ -63,17 +65,33 @@ def make_embedder(spec: str) -> Embedder:
             output_dimension=int(dims) if dims else None,
             embedding_types="int8" if int8 else "float",
         )
+    if kind == "clip":
+        from chromabridge.embedders import ClipEmbedder
+        from chromabridge.embedders.clip import DEFAULT_CLIP_MODEL
+
+        return ClipEmbedder(model or DEFAULT_CLIP_MODEL)
     raise ConfigError(
-        f"unknown embedder {spec!r}: use local, local:MODEL, openai:MODEL or cohere:MODEL"
+        f"unknown embedder {spec!r}: use local, local:MODEL, openai:MODEL, cohere:MODEL "
+        "or clip[:MODEL]"
     )
 
 
 def spec_of(embedder_name: str) -> str | None:
     """The spec that rebuilds the embedder a collection recorded, when we can tell."""
     kind = embedder_name.partition(":")[0]
-    if kind in ("local", "openai", "cohere") and "@unnormalized" not in embedder_name:
+    if kind in ("local", "openai", "cohere", "clip") and "@unnormalized" not in embedder_name:
         return embedder_name
     return None
+
+
+def default_chunker(embedder: Embedder | None) -> str:
+    """`DEFAULT_CHUNKER`, or chunks of the embedder's whole window when that is smaller
+    (CLIP reads 75 text tokens)."""
+    inner = getattr(embedder, "inner", embedder)
+    limit = getattr(inner, "max_text_tokens", None)
+    if isinstance(limit, int) and limit < 200:
+        return f"recursive:{limit}:{limit // 10}:tokens"
+    return DEFAULT_CHUNKER
 
 
 def _int(value: str, what: str, spec: str) -> int:
@@ -127,9 +145,12 @@ def make_loaders(
     include: list[str] | None = None,
     exclude: list[str] | None = None,
     workers: int = 1,
+    images: bool = False,
 ) -> list[Any]:
-    """One loader per path: a directory tree, a text/markdown file, or any other file."""
-    from chromabridge.loaders import DirectoryLoader, FileLoader, TextLoader
+    """One loader per path: a directory tree, a text/markdown file, or any other file;
+    with `images`, image files (and those in trees) load as image documents."""
+    from chromabridge.images import IMAGE_SUFFIXES
+    from chromabridge.loaders import DirectoryLoader, FileLoader, ImageLoader, TextLoader
     from chromabridge.loaders.text import TEXT_SUFFIXES
 
     loaders: list[Any] = []
@@ -137,12 +158,18 @@ def make_loaders(
         if path.is_dir():
             loaders.append(
                 DirectoryLoader(
-                    path, include=include or None, exclude=exclude or (), workers=workers
+                    path,
+                    include=include or None,
+                    exclude=exclude or (),
+                    workers=workers,
+                    images=images,
                 )
             )
         elif path.is_file():
             root = path.parent
-            if path.suffix.lower() in TEXT_SUFFIXES:
+            if images and path.suffix.lower() in IMAGE_SUFFIXES:
+                loaders.append(ImageLoader(path, root=root))
+            elif path.suffix.lower() in TEXT_SUFFIXES:
                 loaders.append(TextLoader(path, root=root))
             else:
                 loaders.append(FileLoader(path, root=root))

@@ -81,6 +81,12 @@ class Chunk:
     start: int | None = None
     end: int | None = None
 
+    @property
+    def is_image(self) -> bool:
+        """True for an image record (`ChromaStore.add_images`, image documents): its
+        text is the image's URI or a base64 data URI (`chromabridge.images`)."""
+        return self.metadata.get("modality") == "image"
+
     @classmethod
     def from_text(
         cls,

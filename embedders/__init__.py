@@ -13,25 +13,32 @@ from typing import TYPE_CHECKING, Any
 
 from .adapt import as_embedder
 from .base import Embedder, Vector
+from .multimodal import ImageEmbedder, image_embedder, supports_images
 
 if TYPE_CHECKING:
     from .cache import CachedEmbedder
+    from .clip import ClipEmbedder
     from .cohere_embedder import CohereEmbedder
     from .local import LocalEmbedder
     from .openai_embedder import OpenAIEmbedder
 
 __all__ = [
     "CachedEmbedder",
+    "ClipEmbedder",
     "CohereEmbedder",
     "Embedder",
+    "ImageEmbedder",
     "LocalEmbedder",
     "OpenAIEmbedder",
     "Vector",
     "as_embedder",
+    "image_embedder",
+    "supports_images",
 ]
 
 _LAZY = {
     "CachedEmbedder": ".cache",
+    "ClipEmbedder": ".clip",
     "CohereEmbedder": ".cohere_embedder",
     "LocalEmbedder": ".local",
     "OpenAIEmbedder": ".openai_embedder",

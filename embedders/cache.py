@@ -1,6 +1,7 @@
 """A persistent embedding cache, so re-ingesting unchanged text costs nothing.
 
-Entries are keyed by (the embedder's `name`, document-or-query, sha256 of the text).
+Entries are keyed by (the embedder's `name`, document-or-query, sha256 of the text);
+images by (`name`, "image", sha256 of the image's content hash).
 `name` already carries the model and every option that changes vectors (dimensions,
 int8, normalisation), so two spaces never share an entry. Queries get their own
 entries because several providers embed queries differently from documents.
@@ -20,11 +21,14 @@ import threading
 from array import array
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from chromabridge.errors import ConfigError
+from chromabridge.images import ImageSource, read_image
 
 from .adapt import as_embedder
 from .base import Embedder, Vector
+from .multimodal import image_embedder, supports_images
 from .native import NativeEmbedder
 
 __all__ = ["CachedEmbedder"]
@@ -175,6 +179,39 @@ class CachedEmbedder(NativeEmbedder):
         digests, found, todo = await asyncio.to_thread(self._split, "query", [text])
         new = [await self.inner.aembed_query(text)] if todo else []
         return (await asyncio.to_thread(self._merge, "query", digests, found, todo, new))[0]
+
+    # -- images (when the wrapped embedder embeds them), keyed by the encoded bytes --------
+
+    @property
+    def supports_images(self) -> bool:
+        return supports_images(self.inner)
+
+    def _image_keys(self, images: Sequence[ImageSource]) -> tuple[list[str], dict[str, Any]]:
+        keys: list[str] = []
+        sources: dict[str, Any] = {}
+        for image in images:
+            key = read_image(image).content_hash
+            keys.append(key)
+            sources.setdefault(key, image)
+        return keys, sources
+
+    def embed_images(self, images: Sequence[ImageSource]) -> list[Vector]:
+        inner = image_embedder(self.inner, "CachedEmbedder")
+        if not images:
+            return []
+        keys, sources = self._image_keys(images)
+        digests, found, todo = self._split("image", keys)
+        new = inner.embed_images([sources[k] for k in todo]) if todo else []
+        return self._merge("image", digests, found, todo, new)
+
+    async def aembed_images(self, images: Sequence[ImageSource]) -> list[Vector]:
+        inner = image_embedder(self.inner, "CachedEmbedder")
+        if not images:
+            return []
+        keys, sources = await asyncio.to_thread(self._image_keys, images)
+        digests, found, todo = await asyncio.to_thread(self._split, "image", keys)
+        new = await inner.aembed_images([sources[k] for k in todo]) if todo else []
+        return await asyncio.to_thread(self._merge, "image", digests, found, todo, new)
 
     def stats(self) -> dict[str, int]:
         """Hits, misses and the number of entries stored for this embedder's space."""

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from chromabridge.errors import ConfigError, EmbeddingError
+from chromabridge.images import ImageSource, data_uri, read_image
 from chromabridge.retry import (
     Failure,
     RetryPolicy,
@@ -42,6 +43,8 @@ KNOWN_COHERE_DIMENSIONS = {
     "embed-v4.0": 1536,
 }
 _MAX_TOKENS = {"embed-v4.0": 128_000}
+#: Cohere's bound on the images of one embed-v4 request, together (20 MB).
+_MAX_IMAGES = 20 * 1000 * 1000
 _HINTS = {
     401: "check the API key",
     404: "check the model name or base_url",
@@ -158,10 +161,12 @@ class CohereEmbedder(NativeEmbedder):
     def max_input_tokens(self) -> int:
         return _MAX_TOKENS.get(self.model, 512)
 
-    def _request(self, texts: Sequence[str], input_type: str) -> dict[str, Any]:
+    def _request(
+        self, texts: Sequence[str], input_type: str, field: str = "texts"
+    ) -> dict[str, Any]:
         args: dict[str, Any] = {
             "model": self.model,
-            "texts": list(texts),
+            field: list(texts),
             "input_type": input_type,
             "embedding_types": [self.embedding_types],
             "truncate": self.truncate,
@@ -183,13 +188,30 @@ class CohereEmbedder(NativeEmbedder):
             raise EmbeddingError(f"{self.name}: response has no {self.embedding_types} embeddings")
         return self._checked(raw, expected)
 
-    def _batches(self, texts: Sequence[str]) -> list[Sequence[str]]:
+    def _batches(self, texts: Sequence[str], field: str = "texts") -> list[Sequence[str]]:
+        if field == "images":
+            return self._image_batches(texts)
         return [texts[i : i + self.batch_size] for i in range(0, len(texts), self.batch_size)]
 
-    def _embed(self, texts: Sequence[str], input_type: str) -> list[Vector]:
+    def _image_batches(self, uris: Sequence[str]) -> list[Sequence[str]]:
+        """Cohere's per-request image limits: one for v3 models; for v4, `batch_size`
+        images of at most 20 MB together."""
+        if not self.model.startswith("embed-v4"):
+            return [[uri] for uri in uris]
+        batches: list[list[str]] = []
+        size = 0
+        for uri in uris:
+            if not batches or len(batches[-1]) >= self.batch_size or size + len(uri) > _MAX_IMAGES:
+                batches.append([])
+                size = 0
+            batches[-1].append(uri)
+            size += len(uri)
+        return list(batches)
+
+    def _embed(self, texts: Sequence[str], input_type: str, field: str = "texts") -> list[Vector]:
         out: list[Vector] = []
-        for batch in self._batches(texts):
-            args = self._request(batch, input_type)
+        for batch in self._batches(texts, field):
+            args = self._request(batch, input_type, field)
 
             def call(args: dict[str, Any] = args) -> Any:
                 return self._client.embed(**args)
@@ -205,14 +227,16 @@ class CohereEmbedder(NativeEmbedder):
             out.extend(self._parse(response, len(batch)))
         return out
 
-    async def _aembed(self, texts: Sequence[str], input_type: str) -> list[Vector]:
+    async def _aembed(
+        self, texts: Sequence[str], input_type: str, field: str = "texts"
+    ) -> list[Vector]:
         aclient = self._aclient
         if aclient is None:
-            return await asyncio.to_thread(self._embed, texts, input_type)
+            return await asyncio.to_thread(self._embed, texts, input_type, field)
         gate = asyncio.Semaphore(self.max_concurrency)
 
         async def one(batch: Sequence[str]) -> list[Vector]:
-            args = self._request(batch, input_type)
+            args = self._request(batch, input_type, field)
             async with gate:
                 response = await acall_with_retry(
                     lambda: aclient.embed(**args),
@@ -224,7 +248,7 @@ class CohereEmbedder(NativeEmbedder):
                 )
             return self._parse(response, len(batch))
 
-        parts = await asyncio.gather(*(one(b) for b in self._batches(texts)))
+        parts = await asyncio.gather(*(one(b) for b in self._batches(texts, field)))
         return [v for part in parts for v in part]
 
     def embed_documents(self, texts: Sequence[str]) -> list[Vector]:
@@ -238,6 +262,17 @@ class CohereEmbedder(NativeEmbedder):
 
     async def aembed_query(self, text: str) -> Vector:
         return (await self._aembed([text], self.query_input_type))[0]
+
+    # -- images (embed-v3 and v4 models; v4 puts them in the space of its text vectors) ---
+
+    def embed_images(self, images: Sequence[ImageSource]) -> list[Vector]:
+        """Image vectors: each image sent as a base64 data URI, `input_type="image"`."""
+        uris = [data_uri(read_image(image)) for image in images]
+        return self._embed(uris, "image", "images") if uris else []
+
+    async def aembed_images(self, images: Sequence[ImageSource]) -> list[Vector]:
+        uris = await asyncio.to_thread(lambda: [data_uri(read_image(i)) for i in images])
+        return await self._aembed(uris, "image", "images") if uris else []
 
 
 def _client_key(client: Any) -> str | None:

@@ -6,6 +6,7 @@ from langchain_core.embeddings import Embeddings
 
 from .adapt import as_embedder
 from .base import Embedder
+from .multimodal import image_embedder
 
 __all__ = ["LangChainEmbeddings"]
 
@@ -30,6 +31,11 @@ class LangChainEmbeddings(Embeddings):
 
     async def aembed_query(self, text: str) -> list[float]:
         return await self.embedder.aembed_query(text)
+
+    def embed_image(self, uris: list[str]) -> list[list[float]]:
+        """Image vectors, under the name stock `langchain_chroma.Chroma.add_images` and
+        `similarity_search_by_image` call (an `InputError` for text-only embedders)."""
+        return image_embedder(self.embedder, "LangChainEmbeddings").embed_images(uris)
 
     def __repr__(self) -> str:
         return f"LangChainEmbeddings({self.embedder!r})"

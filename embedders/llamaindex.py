@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
+from llama_index.core.embeddings.multi_modal_base import MultiModalEmbedding
 from pydantic import PrivateAttr
 
 from .adapt import as_embedder
 from .base import Embedder
+from .multimodal import image_embedder
 
-__all__ = ["LlamaIndexEmbedding"]
+__all__ = ["LlamaIndexEmbedding", "LlamaIndexMultiModalEmbedding"]
 
 
 class LlamaIndexEmbedding(BaseEmbedding):
@@ -55,3 +57,30 @@ class LlamaIndexEmbedding(BaseEmbedding):
 
     async def _aget_text_embeddings(self, texts: list[str]) -> list[list[float]]:
         return await self._embedder.aembed_documents(texts)
+
+
+class LlamaIndexMultiModalEmbedding(LlamaIndexEmbedding, MultiModalEmbedding):
+    """An image-capable embedder (CLIP, Cohere embed-v4) as a LlamaIndex
+    `MultiModalEmbedding`: what `MultiModalVectorStoreIndex` takes as `image_embed_model`.
+    """
+
+    def __init__(self, embedder: object, **kwargs: Any) -> None:
+        super().__init__(embedder, **kwargs)
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "ChromaBridgeMultiModalEmbedding"
+
+    def _get_image_embedding(self, img_file_path: Any) -> list[float]:
+        return image_embedder(self._embedder, self.class_name()).embed_images([img_file_path])[0]
+
+    async def _aget_image_embedding(self, img_file_path: Any) -> list[float]:
+        native = image_embedder(self._embedder, self.class_name())
+        return (await native.aembed_images([img_file_path]))[0]
+
+    def _get_image_embeddings(self, img_file_paths: list[Any]) -> list[list[float]]:
+        return image_embedder(self._embedder, self.class_name()).embed_images(img_file_paths)
+
+    async def _aget_image_embeddings(self, img_file_paths: list[Any]) -> list[list[float]]:
+        native = image_embedder(self._embedder, self.class_name())
+        return await native.aembed_images(img_file_paths)

@@ -105,9 +105,13 @@ class NativeEmbedder:
         return LangChainEmbeddings(self)
 
     def as_llamaindex(self) -> LlamaIndexEmbedding:
-        """This embedder as a LlamaIndex `BaseEmbedding` (imports llama-index-core now)."""
-        from .llamaindex import LlamaIndexEmbedding
+        """This embedder as a LlamaIndex `BaseEmbedding` (imports llama-index-core now);
+        a `MultiModalEmbedding` when it embeds images too."""
+        from .llamaindex import LlamaIndexEmbedding, LlamaIndexMultiModalEmbedding
+        from .multimodal import supports_images
 
+        if supports_images(self):
+            return LlamaIndexMultiModalEmbedding(self)
         return LlamaIndexEmbedding(self)
 
     def as_chroma(self) -> ChromaEmbeddingFunction:

@@ -2,7 +2,8 @@
 
 `TextLoader` reads plain text and markdown directly; `FileLoader` partitions any other
 format through `unstructured` (imported on first use, so this import stays cheap);
-`DirectoryLoader` streams a tree through both with a per-file error report. Each offers
+`ImageLoader` describes images (`DirectoryLoader(images=True)` routes image files there);
+`DirectoryLoader` streams a tree through them with a per-file error report. Each offers
 `.as_langchain()` and `.as_llamaindex()`.
 """
 
@@ -19,6 +20,7 @@ from .errors import (
 )
 from .file import FileLoader
 from .ids import document_id
+from .image import BrokenImageError, ImageLoader
 from .report import FileFailure, LoadReport
 from .text import TextLoader
 
@@ -26,6 +28,8 @@ __all__ = [
     "FileLoader",
     "DirectoryLoader",
     "TextLoader",
+    "ImageLoader",
+    "BrokenImageError",
     "LoadReport",
     "FileFailure",
     "LoaderError",

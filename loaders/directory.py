@@ -32,6 +32,7 @@ from .base import Loader
 from .errors import LoaderError, OutsideRootError
 from .file import FileLoader, Mode, Strategy
 from .ids import document_id
+from .image import IMAGE_SUFFIXES, ImageLoader
 from .patterns import GlobSet
 from .report import FileFailure, LoadReport
 from .text import TEXT_SUFFIXES, TextLoader
@@ -81,6 +82,9 @@ class DirectoryLoader(Loader):
     With `workers > 1` files are partitioned in a process pool (``"spawn"`` by default:
     safe in threaded programs; scripts need the usual ``if __name__ == "__main__":``
     guard). Output order is the walk order either way, so runs are reproducible.
+
+    `images=True` loads image files (`IMAGE_SUFFIXES`: png, jpeg, gif, webp...) through
+    `ImageLoader` as image documents; otherwise they go to unstructured like any file.
     """
 
     def __init__(
@@ -101,6 +105,7 @@ class DirectoryLoader(Loader):
         metadata: Mapping[str, Any] | None = None,
         partition_kwargs: Mapping[str, Any] | None = None,
         mp_context: str | None = "spawn",
+        images: bool = False,
     ) -> None:
         if on_error not in ("skip", "raise"):
             raise ConfigError(f"on_error={on_error!r} must be 'skip' or 'raise'")
@@ -122,6 +127,7 @@ class DirectoryLoader(Loader):
         self.text_fast_path = text_fast_path and mode != "elements"
         self.metadata = dict(metadata or {})
         self.mp_context = mp_context
+        self.images = images
         # Validates mode and strategy now rather than at the first file.
         self._template = FileLoader(
             self.root, mode=mode, strategy=strategy, partition_kwargs=partition_kwargs
@@ -263,6 +269,8 @@ class DirectoryLoader(Loader):
             "max_file_size": self.max_file_size,
             "source": str(path),
         }
+        if self.images and path.suffix.lower() in IMAGE_SUFFIXES:
+            return ImageLoader(real, on_error="raise", **common)  # type: ignore[return-value]
         if self.text_fast_path and path.suffix.lower() in TEXT_SUFFIXES:
             return TextLoader(real, **common)
         t = self._template

@@ -1,4 +1,5 @@
-"""Loopback servers that speak OpenAI's `/v1/embeddings` and Cohere's `/v2/embed`.
+"""Loopback servers that speak OpenAI's `/v1/embeddings` and Cohere's `/v2/embed`
+(texts, and images as base64 data URIs).
 
 The real SDKs are pointed at them, so tests see exactly what went over the wire and
 can script failures: a queue of `Reply` / `Slow` actions is consumed one per request,
@@ -155,9 +156,23 @@ def openai_answer(seen: Seen) -> dict[str, Any]:
 COHERE_DIMS = {"embed-english-light-v3.0": 384, "embed-v4.0": 1536}
 
 
+def _cohere_items(body: dict[str, Any]) -> list[str]:
+    """What one /v2/embed request embeds: `texts`, `images` (data URIs, with
+    input_type "image") or `inputs` (content lists mixing text and image_url parts)."""
+    if "texts" in body:
+        return list(body["texts"])
+    if "images" in body:
+        for uri in body["images"]:
+            header, _, payload = uri.partition(",")
+            assert header.startswith("data:image/") and header.endswith(";base64"), header
+            base64.b64decode(payload, validate=True)
+        return list(body["images"])
+    return [json.dumps(item["content"], sort_keys=True) for item in body["inputs"]]
+
+
 def cohere_answer(seen: Seen) -> dict[str, Any]:
     body = seen.body
-    texts = body["texts"]
+    texts = _cohere_items(body)
     dim = body.get("output_dimension") or COHERE_DIMS.get(body["model"], 1024)
     vectors = [fake_vector(f"{body['input_type']}|{t}", dim) for t in texts]
     embeddings: dict[str, Any] = {}
@@ -170,7 +185,7 @@ def cohere_answer(seen: Seen) -> dict[str, Any]:
         "id": "fake",
         "response_type": "embeddings_by_type",
         "embeddings": embeddings,
-        "texts": texts,
+        "texts": body.get("texts", []),
         "meta": {"api_version": {"version": "2"}, "billed_units": {"input_tokens": len(texts)}},
     }
 

@@ -424,6 +424,44 @@ class LangChainVectorStore(VectorStore):
         hits = self._hits(None, embedding, k, filter, where_document, _per_doc(kwargs))
         return [(hit_to_document(h), float(h.distance or 0.0)) for h in hits]
 
+    # -- images: langchain_chroma.Chroma's methods, over ChromaStore.add_images ----------
+
+    def add_images(
+        self,
+        uris: list[str],
+        metadatas: list[dict[str, Any]] | None = None,
+        ids: list[str] | None = None,
+    ) -> list[str]:
+        """Embed the images at `uris` (paths or URIs) and store them; return their ids.
+
+        As in `langchain_chroma`, missing trailing metadatas count as empty and None ids
+        get one; unlike it, a default id follows the image's URI (re-adding replaces
+        instead of duplicating) and the record's text is the URI, not the base64 bytes
+        (`store.add_images(..., store_bytes=True)` keeps those). Each Document read back
+        carries the URI in `metadata["source"]`.
+        """
+        metas = None
+        if metadatas:
+            metas = [*metadatas, *([{}] * (len(uris) - len(metadatas)))]
+        return self.store.add_images(uris, metas, ids)
+
+    def similarity_search_by_image(
+        self, uri: str, k: int = 4, filter: Any = None, **kwargs: Any
+    ) -> list[Document]:
+        """Documents nearest to the image at `uri` (images and texts alike)."""
+        vector = self.store.image_vector(uri)
+        return self.similarity_search_by_vector(vector, k=k, filter=filter, **kwargs)
+
+    def similarity_search_by_image_with_relevance_score(
+        self, uri: str, k: int = 4, filter: Any = None, **kwargs: Any
+    ) -> list[tuple[Document, float]]:
+        """`similarity_search_by_image` with the scores of
+        `similarity_search_by_vector_with_relevance_scores`."""
+        vector = self.store.image_vector(uri)
+        return self.similarity_search_by_vector_with_relevance_scores(
+            vector, k=k, filter=filter, **kwargs
+        )
+
     def _mmr(self, query: str | None, embedding: list[float] | None, *args: Any) -> list[Document]:
         k, fetch_k, lambda_mult, where, where_document, per_doc = args
         hits = self.store.mmr(

@@ -22,6 +22,7 @@ from chromadb import Collection
 from llama_index.core.bridge.pydantic import Field, PrivateAttr
 from llama_index.core.schema import (
     BaseNode,
+    ImageNode,
     MetadataMode,
     NodeRelationship,
     RelatedNodeInfo,
@@ -38,6 +39,7 @@ from llama_index.core.vector_stores.types import (
 from chromabridge.errors import ConfigError, InputError, StoreError
 from chromabridge.types import Chunk, Hit
 
+from .image_nodes import chunk_to_image_node, image_node_to_chunk
 from .llamaindex_modes import LEXICAL_MODES, hybrid_retriever, lexical_for
 from .records import user_metadata
 from .store import ChromaStore
@@ -49,6 +51,8 @@ _DEFAULT_MMR_PREFETCH = 4  # candidates per result, as LlamaIndex's stock Chroma
 
 def node_to_chunk(node: BaseNode) -> Chunk:
     """A LlamaIndex node as a chunk; its source document becomes `doc_id`."""
+    if isinstance(node, ImageNode):
+        return image_node_to_chunk(node)
     index = node.metadata.get("chunk_index", 0)
     return Chunk(
         id=node.node_id,
@@ -72,7 +76,10 @@ def _node_chunks(nodes: Sequence[BaseNode]) -> list[Chunk]:
 
 
 def chunk_to_node(chunk: Chunk) -> TextNode:
-    """A stored chunk as a `TextNode` linked to its source document."""
+    """A stored chunk as a `TextNode` (an `ImageNode` for images) linked to its source
+    document."""
+    if chunk.is_image:
+        return chunk_to_image_node(chunk)
     return TextNode(
         id_=chunk.id,
         text=chunk.text,

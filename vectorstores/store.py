@@ -6,6 +6,7 @@ of Chroma calls run by a sync or an async driver (`base.py`), so the async twins
 truly async against a server; embedded clients have no async API, so there the async
 twins run the blocking method in a worker thread. Writes live in `writes.py`, reads in
 `reads.py`; this module builds the store and holds what concerns the whole collection.
+Images (`add_images`, `query(image=...)`) live in `images.py`.
 
 Score semantics (`Hit.score`, higher is better) per distance space:
 
@@ -32,11 +33,10 @@ from chromabridge.errors import ConfigError
 
 from .base import SPACES, Plan, configured_space, one_call
 from .clients import client_of, connect
+from .images import StoreImages
 from .lifecycle import StoreLifecycle
-from .reads import StoreReads
 from .records import Space, relevance
 from .tuning import StoreTuning
-from .writes import StoreWrites
 
 __all__ = ["ChromaStore"]
 
@@ -61,7 +61,7 @@ def _check_name(name: object) -> str:
     return name
 
 
-class ChromaStore(StoreReads, StoreWrites, StoreTuning, StoreLifecycle):
+class ChromaStore(StoreImages, StoreTuning, StoreLifecycle):  # StoreImages: reads and writes
     """A Chroma collection holding chunks, wherever Chroma runs.
 
     Deployment, by argument: nothing -> in-memory; `path` -> a local directory;
