@@ -91,7 +91,7 @@ class StoreBase:
     _space: Space
     _dimension: int | None
     _batch_size: int
-    _metadata: dict[str, Any]
+    _metadata: dict[str, Any]  # the collection's metadata: read at open, the guard extends it
     _collection: Any
     _async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any]
     _listeners: list[ChangeListener]
