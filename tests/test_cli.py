@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from chromabridge import specs
 from chromabridge.cli import app
+from chromabridge.errors import ConfigError, EmbeddingError, StoreError
 
 runner = CliRunner()
 COMMANDS = ["ingest", "query", "collections", "stats", "delete", "eval"]
@@ -177,6 +178,28 @@ def test_chunk_size_over_the_model_window_is_a_usage_error(
                  "--chunker", "recursive:200:20")  # fmt: skip
     assert result.exit_code == 2
     assert "chunk size 200" in said(result) and "input of 64 tokens" in said(result)
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (specs.SpecError("that spec, whatever it says"), 2),
+        (ConfigError("a setting the caller must fix"), 2),
+        (EmbeddingError("unknown embedder: a provider's words, not ours"), 1),
+        (StoreError("must be a number, says Chroma"), 1),
+    ],
+)
+def test_exit_code_follows_the_error_type_not_its_text(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: Exception, code: int
+) -> None:
+    def fail(spec: str) -> Any:
+        raise error
+
+    monkeypatch.setattr(specs, "make_embedder", fail)
+    result = cli("ingest", str(corpus), "--path", str(tmp_path / "db"), "-e", "any")
+    assert result.exit_code == code, result.output
+    assert str(error) in said(result)
+    assert ("--embedder" in said(result)) == isinstance(error, specs.SpecError)
 
 
 def test_missing_collection_and_wrong_embedder_exit_1(corpus: Path, tmp_path: Path) -> None:

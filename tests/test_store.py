@@ -24,6 +24,7 @@ from chromabridge.errors import (
     EmbedderMismatchError,
     EmbeddingError,
     FilterError,
+    InputError,
     StoreError,
 )
 from chromabridge.vectorstores import ChromaStore
@@ -157,12 +158,12 @@ def test_query_vector_checked_for_junk_nan_and_inf(collection_name: str) -> None
     store = ChromaStore(collection_name)
     store.add([Chunk.from_text("a", id="a"), Chunk.from_text("b", id="b")], np.eye(2, 4))
     for bad in (math.nan, math.inf, -math.inf):
-        with pytest.raises(EmbeddingError, match="NaN or inf"):
+        with pytest.raises(InputError, match="NaN or inf"):
             store.query(embedding=[1.0, bad, 0.0, 0.0], k=1)
     for junk in (["x", 1.0, 2.0, 3.0], "1.5", b"ab", {"a": 1}, [1.0, [2.0], 3.0, 4.0]):
-        with pytest.raises(EmbeddingError, match="flat sequence of numbers"):
+        with pytest.raises(InputError, match="flat sequence of numbers"):
             store.query(embedding=junk, k=1)
-        with pytest.raises(EmbeddingError, match="flat sequence of numbers"):
+        with pytest.raises(InputError, match="flat sequence of numbers"):
             store.as_langchain().similarity_search_by_vector(junk, k=1)
     # finite values whose float32 sum overflows are still a valid query
     huge = [3e38, 3e38, 0.0, 0.0]
@@ -364,6 +365,35 @@ def test_guard_records_dimension_of_precomputed_vectors(collection_name: str) ->
         ChromaStore(collection_name, embedder=HashEmbedder())
 
 
+def test_caller_mistakes_are_input_errors_and_embedder_faults_are_not(
+    collection_name: str,
+) -> None:
+    """InputError (a ValueError) says "fix your call"; StoreError is kept for Chroma."""
+    store = ChromaStore(collection_name, embedder=HashEmbedder())
+    store.add([Chunk.from_text("kept", id="kept")])
+    mistakes: list[Callable[[], object]] = [
+        lambda: store.add("text"),  # type: ignore[arg-type]
+        lambda: store.add([Chunk.from_text("a", id="x"), Chunk.from_text("b", id="x")]),
+        lambda: store.add([Chunk.from_text("a", id="a")], embeddings=[[1.0, 2.0]]),
+        lambda: store.query(embedding=[math.nan] * DIM),
+        lambda: store.as_langchain().add_texts(["a", "b"], ids=["only-one"]),
+    ]
+    for mistake in mistakes:
+        with pytest.raises(InputError) as info:
+            mistake()
+        assert isinstance(info.value, ValueError) and not isinstance(info.value, StoreError)
+    assert [c.id for c in store.iter_chunks()] == ["kept"]
+
+    class NaNEmbedder(HashEmbedder):
+        def embed_documents(self, texts: Any) -> list[list[float]]:
+            return [[math.nan] * DIM for _ in texts]
+
+    broken = ChromaStore(collection_name, embedder=NaNEmbedder())
+    with pytest.raises(EmbeddingError, match="NaN or inf") as failed:
+        broken.add([Chunk.from_text("new", id="new")])
+    assert not isinstance(failed.value, InputError)
+
+
 def test_wraps_a_chromadb_embedding_function(collection_name: str) -> None:
     """The seed article's custom EmbeddingFunction class works as embedder=."""
     from chromadb import Documents, EmbeddingFunction, Embeddings
@@ -453,24 +483,24 @@ async def test_rejected_batches_leave_collection_unchanged(
     before = snapshot(store)
 
     dup = [Chunk.from_text("x", id="same"), Chunk.from_text("y", id="same")]
-    with pytest.raises(StoreError, match="duplicate ids in one add: 'same'"):
+    with pytest.raises(InputError, match="duplicate ids in one add: 'same'"):
         await call(flavour, store, "add", dup)
 
     wrong = [Chunk.from_text("new", id="new")]
-    with pytest.raises(EmbeddingError, match=f"holds {DIM}-dimensional"):
+    with pytest.raises(InputError, match=f"holds {DIM}-dimensional"):
         await call(flavour, store, "add", wrong, embeddings=[[0.1, 0.2]])
 
-    with pytest.raises(EmbeddingError, match="NaN or inf"):
+    with pytest.raises(InputError, match="NaN or inf"):
         await call(flavour, store, "add", wrong, embeddings=[[math.nan] * DIM])
 
-    with pytest.raises(StoreError, match="ids must be non-empty strings"):
+    with pytest.raises(InputError, match="ids must be non-empty strings"):
         await call(flavour, store, "add", [Chunk(id=7, doc_id="d", text="t")])  # type: ignore[arg-type]
 
-    with pytest.raises(StoreError, match="empty text"):
+    with pytest.raises(InputError, match="empty text"):
         await call(flavour, store, "add", [Chunk.from_text("   ", id="blank")])
 
     for not_a_list in (None, "text", Chunk.from_text("one", id="one")):
-        with pytest.raises(StoreError, match="add\\(\\) takes a list of Chunks"):
+        with pytest.raises(InputError, match="add\\(\\) takes a list of Chunks"):
             await call(flavour, store, "add", not_a_list)
 
     with pytest.raises(ConfigError, match="lambda_mult must be a number"):
@@ -622,7 +652,7 @@ async def test_change_listeners_see_every_write(
     await call(flavour, store, "add", docs())
     await call(flavour, store, "delete", ["cats-0"])
     await call(flavour, store, "delete", doc_id="dogs")
-    with pytest.raises(StoreError):  # a refused write notifies nobody
+    with pytest.raises(InputError):  # a refused write notifies nobody
         await call(
             flavour, store, "add", [Chunk.from_text("x", id="d"), Chunk.from_text("y", id="d")]
         )

@@ -22,7 +22,7 @@ from llama_index.core.vector_stores.types import (
 )
 from store_support import HashEmbedder, llamaindex_embedding
 
-from chromabridge.errors import ConfigError, EmbedderMismatchError, FilterError, StoreError
+from chromabridge.errors import ConfigError, EmbedderMismatchError, FilterError, InputError
 from chromabridge.vectorstores import ChromaStore
 from chromabridge.vectorstores.llamaindex import LlamaIndexVectorStore, node_to_chunk
 
@@ -205,9 +205,9 @@ def test_bad_input(vector_store: LlamaIndexVectorStore, collection_name: str) ->
             )
         )
     for junk in ("text", None):
-        with pytest.raises(StoreError, match=f"item 1 is a {type(junk).__name__}, not a"):
+        with pytest.raises(InputError, match=f"item 1 is a {type(junk).__name__}, not a"):
             vector_store.add([node("n2", "dogs bark", "dogs"), junk])  # type: ignore[list-item]
-        with pytest.raises(StoreError, match="item 0 is a"):
+        with pytest.raises(InputError, match="item 0 is a"):
             asyncio.run(vector_store.async_add([junk]))  # type: ignore[list-item]
     with pytest.raises(ConfigError, match="doc_id must be a string or a list of strings"):
         vector_store.delete(5)  # type: ignore[arg-type]

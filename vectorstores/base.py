@@ -24,6 +24,7 @@ from chromabridge.errors import (
     ConfigError,
     EmbedderMismatchError,
     EmbeddingError,
+    InputError,
     StoreError,
 )
 
@@ -50,6 +51,11 @@ def check_k(k: object, what: str = "k") -> int:
     if isinstance(k, bool) or not isinstance(k, int) or k <= 0:
         raise ConfigError(f"{what} must be a positive int, got {k!r}")
     return k
+
+
+def vector_error(message: str, from_embedder: bool) -> ChromaBridgeError:
+    """Bad vectors: the embedder's failure, or the caller's mistake when they passed them."""
+    return EmbeddingError(message) if from_embedder else InputError(message)
 
 
 def _space_of(collection: Any) -> Space:
@@ -238,7 +244,7 @@ class StoreBase:
 
     # -- checks -------------------------------------------------------------------------------
 
-    def _mismatch(self, dim: int, what: str, from_embedder: bool) -> EmbeddingError:
+    def _mismatch(self, dim: int, what: str, from_embedder: bool) -> ChromaBridgeError:
         """Wrong-size vectors: the embedder's fault (a mismatch) or the caller's."""
         message = (
             f"{what} {dim} dimensions but collection {self.name!r} holds "
@@ -246,4 +252,4 @@ class StoreBase:
         )
         if from_embedder and self.embedder is not None:
             return EmbedderMismatchError(f"embedder {self.embedder.name!r}: {message}")
-        return EmbeddingError(message)
+        return InputError(message)

@@ -29,7 +29,7 @@ from llama_index.core.vector_stores.types import (
     VectorStoreQueryResult,
 )
 
-from chromabridge.errors import ConfigError, StoreError
+from chromabridge.errors import ConfigError, InputError
 from chromabridge.types import Chunk, Hit
 
 from .records import user_metadata
@@ -59,7 +59,7 @@ def _node_chunks(nodes: Sequence[BaseNode]) -> list[Chunk]:
     chunks = []
     for position, node in enumerate(nodes):
         if not isinstance(node, BaseNode):
-            raise StoreError(f"item {position} is a {type(node).__name__}, not a LlamaIndex node")
+            raise InputError(f"item {position} is a {type(node).__name__}, not a LlamaIndex node")
         chunks.append(node_to_chunk(node))
     return chunks
 
