@@ -8,7 +8,7 @@ export TOKENIZERS_PARALLELISM := false
 export ANONYMIZED_TELEMETRY := False
 export TIKTOKEN_CACHE_DIR := $(CURDIR)/.cache/tiktoken
 
-.PHONY: setup test lint typecheck pytest demo bench clean
+.PHONY: setup test test-fast lint typecheck pytest demo bench clean
 
 setup: $(STAMP)
 	@# The editable install is a strict link tree: refresh it so new modules appear.
@@ -33,6 +33,11 @@ pytest: setup
 	$(VENV)/bin/pytest $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 test: lint typecheck pytest
+
+# The inner loop: no `chroma run` server, no slow tests (markers: pyproject.toml; the
+# conftest marks every test that uses the server). Under 2 minutes on a 2-core machine.
+test-fast: setup
+	$(VENV)/bin/pytest -q -m "not server and not slow" $(PYTEST_ARGS)
 
 demo: setup
 	@# Ingest examples/data into ./.chroma (local model, no download), then answer three
