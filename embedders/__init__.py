@@ -1,9 +1,9 @@
 """Embedding providers and the `Embedder` protocol.
 
 Importing this package imports no provider SDK and no framework: `LocalEmbedder`,
-`OpenAIEmbedder`, `CohereEmbedder` and `CachedEmbedder` load on first access, and each
-imports its SDK only when constructed. The framework faces live in
-`chromabridge.embedders.langchain`, `.llamaindex` and `.chroma`.
+`OpenAIEmbedder`, `CohereEmbedder`, `CachedEmbedder` and `FakeEmbedder` (deterministic,
+for tests) load on first access, and each imports its SDK only when constructed. The
+framework faces live in `chromabridge.embedders.langchain`, `.llamaindex` and `.chroma`.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from .base import Embedder, Vector
 if TYPE_CHECKING:
     from .cache import CachedEmbedder
     from .cohere_embedder import CohereEmbedder
+    from .fake import FakeEmbedder
     from .local import LocalEmbedder
     from .openai_embedder import OpenAIEmbedder
 
@@ -24,6 +25,7 @@ __all__ = [
     "CachedEmbedder",
     "CohereEmbedder",
     "Embedder",
+    "FakeEmbedder",
     "LocalEmbedder",
     "OpenAIEmbedder",
     "Vector",
@@ -33,6 +35,7 @@ __all__ = [
 _LAZY = {
     "CachedEmbedder": ".cache",
     "CohereEmbedder": ".cohere_embedder",
+    "FakeEmbedder": ".fake",
     "LocalEmbedder": ".local",
     "OpenAIEmbedder": ".openai_embedder",
 }

@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from store_support import HashEmbedder, deployment
+from store_support import deployment
 
+from chromabridge.embedders import FakeEmbedder
 from chromabridge.errors import ConfigError
 from chromabridge.retrievers import HybridRetriever, LexicalIndex
 from chromabridge.retrievers.lexical import default_index_path
@@ -35,7 +36,7 @@ def _chunks(items: dict[str, tuple[str, str]]) -> list[Chunk]:
 
 
 def _store(mode: str, server: Any, tmp_path: Path, name: str) -> ChromaStore:
-    return ChromaStore(name, embedder=HashEmbedder(), **deployment(mode, server, tmp_path))
+    return ChromaStore(name, embedder=FakeEmbedder(), **deployment(mode, server, tmp_path))
 
 
 def _ids(hits: list[Hit]) -> list[str]:
@@ -93,7 +94,7 @@ def test_consistent_with_adds_deletes_and_replacements(
 
 
 def test_lexical_only_hits_are_read_back_with_metadata(collection_name: str) -> None:
-    store = ChromaStore(collection_name, embedder=HashEmbedder())
+    store = ChromaStore(collection_name, embedder=FakeEmbedder())
     store.add(_chunks(TEXTS))
     hybrid = HybridRetriever(store, k=6, weights=(0.0, 1.0))  # lexical side only
     hits = hybrid.retrieve("zebra")
@@ -104,7 +105,7 @@ def test_lexical_only_hits_are_read_back_with_metadata(collection_name: str) -> 
 
 
 def test_filters_apply_to_both_sides(collection_name: str) -> None:
-    store = ChromaStore(collection_name, embedder=HashEmbedder())
+    store = ChromaStore(collection_name, embedder=FakeEmbedder())
     store.add(_chunks(TEXTS))
     hybrid = HybridRetriever(store, k=6, filter={"kind": "wild"})
     assert set(_ids(hybrid.retrieve("cats zebra chroma"))) == {"c2", "c5"}
@@ -171,7 +172,7 @@ def test_index_persists_next_to_the_directory(
 
 
 def test_no_index_file_for_memory_store(collection_name: str) -> None:
-    store = ChromaStore(collection_name, embedder=HashEmbedder())
+    store = ChromaStore(collection_name, embedder=FakeEmbedder())
     assert default_index_path(store) is None
     assert HybridRetriever(store).lexical.path is None
 
@@ -186,14 +187,14 @@ async def test_async_matches_sync(chroma_server: Any, tmp_path: Path, collection
 
 
 def test_bad_arguments(collection_name: str) -> None:
-    store = ChromaStore(collection_name, embedder=HashEmbedder())
+    store = ChromaStore(collection_name, embedder=FakeEmbedder())
     with pytest.raises(ConfigError):
         HybridRetriever(store, weights=(1.0,))
     with pytest.raises(ConfigError):
         HybridRetriever(store, candidates=0)
     with pytest.raises(ConfigError):
         HybridRetriever(store).retrieve("x", k=0)
-    other = ChromaStore(collection_name + "x", embedder=HashEmbedder())
+    other = ChromaStore(collection_name + "x", embedder=FakeEmbedder())
     with pytest.raises(ConfigError):
         HybridRetriever(store, lexical=LexicalIndex(other))
 
@@ -201,7 +202,7 @@ def test_bad_arguments(collection_name: str) -> None:
 def test_selective_filter_is_exact(collection_name: str) -> None:
     from chromabridge.vectorstores import to_chroma_filter
 
-    store = ChromaStore(collection_name, embedder=HashEmbedder())
+    store = ChromaStore(collection_name, embedder=FakeEmbedder())
     common = [
         Chunk.from_text(f"common word {i}", id=f"p{i}", metadata={"kind": "bulk"})
         for i in range(1100)

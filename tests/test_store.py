@@ -16,9 +16,10 @@ from typing import Any
 import chromadb
 import numpy as np
 import pytest
-from store_support import DIM, HashEmbedder, deployment
+from store_support import DIM, deployment
 
 from chromabridge import Chunk, Hit
+from chromabridge.embedders import FakeEmbedder
 from chromabridge.errors import (
     ConfigError,
     EmbedderMismatchError,
@@ -56,7 +57,7 @@ def make_store(
     server = request.getfixturevalue("chroma_server") if mode == "server" else None
 
     def make(name: str | None = None, **kwargs: Any) -> ChromaStore:
-        kwargs.setdefault("embedder", HashEmbedder())
+        kwargs.setdefault("embedder", FakeEmbedder())
         return ChromaStore(name or collection_name, **deployment(mode, server, tmp_path), **kwargs)
 
     return make
@@ -118,7 +119,7 @@ async def test_nearest_is_query_without_records(
     assert len(pairs) == 4  # k beyond the collection's size: all of it
     only = await call(flavour, store, "nearest", "cats", k=4, where={"topic": {"$in": ["dogs"]}})
     assert [i for i, _ in only] == ["dogs-0"]
-    vector = HashEmbedder().embed_query("python")
+    vector = FakeEmbedder().embed_query("python")
     by_vector = await call(flavour, store, "nearest", embedding=vector, k=1)
     assert by_vector[0][0] == "python-0"
     with pytest.raises(ConfigError, match="exactly one"):
@@ -148,7 +149,7 @@ async def test_query_by_embedding_and_k_beyond_size(
 ) -> None:
     store = make_store()
     store.add(docs())
-    vector = HashEmbedder().embed_query("python language")
+    vector = FakeEmbedder().embed_query("python language")
     hits = await call(flavour, store, "query", embedding=vector, k=50)
     assert len(hits) == 4
     assert hits[0].chunk.id == "python-0"
@@ -262,7 +263,7 @@ async def test_async_is_native_on_server(
     chroma_server: Any, collection_name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = ChromaStore(
-        collection_name, host=chroma_server.host, port=chroma_server.port, embedder=HashEmbedder()
+        collection_name, host=chroma_server.host, port=chroma_server.port, embedder=FakeEmbedder()
     )
     assert store.is_async_native
 
@@ -280,7 +281,7 @@ async def test_async_is_native_on_server(
 
 async def test_injected_async_client(chroma_server: Any, collection_name: str) -> None:
     client = await chromadb.AsyncHttpClient(host=chroma_server.host, port=chroma_server.port)
-    store = ChromaStore(collection_name, client=client, embedder=HashEmbedder())
+    store = ChromaStore(collection_name, client=client, embedder=FakeEmbedder())
     await store.aadd(docs())
     assert [h.chunk.id for h in await store.aquery("dogs fetch balls", k=1)] == ["dogs-0"]
     with pytest.raises(ConfigError, match="only an async client"):
@@ -289,7 +290,7 @@ async def test_injected_async_client(chroma_server: Any, collection_name: str) -
 
 def test_injected_sync_client(collection_name: str) -> None:
     client = chromadb.EphemeralClient()
-    store = ChromaStore(collection_name, client=client, embedder=HashEmbedder())
+    store = ChromaStore(collection_name, client=client, embedder=FakeEmbedder())
     store.add(docs())
     assert client.get_collection(collection_name).count() == 4
 
@@ -342,17 +343,19 @@ def test_existing_collection_keeps_its_space(tmp_path: Any, collection_name: str
 def test_embedder_guard_across_processes_worth_of_reopens(
     tmp_path: Any, collection_name: str
 ) -> None:
-    store = ChromaStore(collection_name, path=tmp_path, embedder=HashEmbedder(name="model-a"))
+    store = ChromaStore(collection_name, path=tmp_path, embedder=FakeEmbedder(name="model-a"))
     store.add(docs())
     assert store.collection.metadata["chromabridge:embedder"] == "model-a"
     assert store.collection.metadata["chromabridge:dimension"] == DIM
     del store
 
-    ChromaStore(collection_name, path=tmp_path, embedder=HashEmbedder(name="model-a"))
+    ChromaStore(collection_name, path=tmp_path, embedder=FakeEmbedder(name="model-a"))
     with pytest.raises(EmbedderMismatchError, match="filled by embedder 'model-a'"):
-        ChromaStore(collection_name, path=tmp_path, embedder=HashEmbedder(name="model-b"))
+        ChromaStore(collection_name, path=tmp_path, embedder=FakeEmbedder(name="model-b"))
     with pytest.raises(EmbedderMismatchError, match="64-dimensional"):
-        ChromaStore(collection_name, path=tmp_path, embedder=HashEmbedder(dim=32, name="model-a"))
+        ChromaStore(
+            collection_name, path=tmp_path, embedder=FakeEmbedder(dimension=32, name="model-a")
+        )
     # still intact after the refusals
     assert ChromaStore(collection_name, path=tmp_path).count() == 4
 
@@ -362,14 +365,14 @@ def test_guard_records_dimension_of_precomputed_vectors(collection_name: str) ->
     store.add([Chunk.from_text("a", id="a")], embeddings=[[0.1, 0.2, 0.3]])
     assert ChromaStore(collection_name).dimension == 3
     with pytest.raises(EmbedderMismatchError):
-        ChromaStore(collection_name, embedder=HashEmbedder())
+        ChromaStore(collection_name, embedder=FakeEmbedder())
 
 
 def test_caller_mistakes_are_input_errors_and_embedder_faults_are_not(
     collection_name: str,
 ) -> None:
     """InputError (a ValueError) says "fix your call"; StoreError is kept for Chroma."""
-    store = ChromaStore(collection_name, embedder=HashEmbedder())
+    store = ChromaStore(collection_name, embedder=FakeEmbedder())
     store.add([Chunk.from_text("kept", id="kept")])
     mistakes: list[Callable[[], object]] = [
         lambda: store.add("text"),  # type: ignore[arg-type]
@@ -384,7 +387,7 @@ def test_caller_mistakes_are_input_errors_and_embedder_faults_are_not(
         assert isinstance(info.value, ValueError) and not isinstance(info.value, StoreError)
     assert [c.id for c in store.iter_chunks()] == ["kept"]
 
-    class NaNEmbedder(HashEmbedder):
+    class NaNEmbedder(FakeEmbedder):
         def embed_documents(self, texts: Any) -> list[list[float]]:
             return [[math.nan] * DIM for _ in texts]
 
@@ -582,7 +585,7 @@ def test_new_ids_are_added_not_upserted(
     collection_name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The cheap path is taken: a first ingest adds, a re-ingest upserts."""
-    store = ChromaStore(collection_name, embedder=HashEmbedder())
+    store = ChromaStore(collection_name, embedder=FakeEmbedder())
     store.count()
     used: list[str] = []
     for name in ("add", "upsert"):
@@ -605,7 +608,7 @@ def test_metadata_is_normalised_on_write(collection_name: str) -> None:
         def __str__(self) -> str:
             return "a thing"
 
-    store = ChromaStore(collection_name, embedder=HashEmbedder())
+    store = ChromaStore(collection_name, embedder=FakeEmbedder())
     meta = {
         "author": {"name": "Ada", "langs": ["en", "fr"]},
         "tags": [],
@@ -676,7 +679,7 @@ async def test_metadata_only_get(make_store: Callable[..., ChromaStore], flavour
 
 
 def test_user_keys_named_like_bookkeeping_are_kept(collection_name: str) -> None:
-    store = ChromaStore(collection_name, embedder=HashEmbedder())
+    store = ChromaStore(collection_name, embedder=FakeEmbedder())
     chunk = Chunk(id="c", doc_id="doc", text="text", metadata={"end_char": 99, "doc_id": "doc"})
     store.add([chunk])
     stored = store.collection.get(ids=["c"])["metadatas"][0]

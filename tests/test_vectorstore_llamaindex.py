@@ -20,8 +20,9 @@ from llama_index.core.vector_stores.types import (
     VectorStoreQuery,
     VectorStoreQueryMode,
 )
-from store_support import HashEmbedder, llamaindex_embedding
+from store_support import llamaindex_embedding
 
+from chromabridge.embedders import FakeEmbedder
 from chromabridge.errors import ConfigError, EmbedderMismatchError, FilterError, InputError
 from chromabridge.vectorstores import ChromaStore
 from chromabridge.vectorstores.llamaindex import LlamaIndexVectorStore, node_to_chunk
@@ -49,7 +50,7 @@ def node(node_id: str, text: str, doc: str, **meta: Any) -> TextNode:
         text=text,
         metadata=meta,
         relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=doc)},
-        embedding=HashEmbedder().embed_query(text),
+        embedding=FakeEmbedder().embed_query(text),
     )
 
 
@@ -124,7 +125,7 @@ def test_add_query_delete_roundtrip(vector_store: LlamaIndexVectorStore) -> None
     ]
     assert vector_store.add(nodes) == ["n1", "n2", "n3"]
     query = VectorStoreQuery(
-        query_embedding=HashEmbedder().embed_query("cats purr"), similarity_top_k=2
+        query_embedding=FakeEmbedder().embed_query("cats purr"), similarity_top_k=2
     )
     result = vector_store.query(query)
     assert result.ids is not None and result.ids[0] == "n1"
@@ -153,7 +154,7 @@ def test_mmr_mode(vector_store: LlamaIndexVectorStore) -> None:
         ]
     )
     query = VectorStoreQuery(
-        query_embedding=HashEmbedder().embed_query("cats purr"),
+        query_embedding=FakeEmbedder().embed_query("cats purr"),
         similarity_top_k=2,
         mode=VectorStoreQueryMode.MMR,
         mmr_threshold=0.2,
@@ -176,7 +177,7 @@ async def test_async_on_server(
     monkeypatch.setattr(asyncio, "to_thread", no_threads)
     await vector_store.async_add([node("n1", "cats purr", "cats"), node("n2", "dogs bark", "dogs")])
     result = await vector_store.aquery(
-        VectorStoreQuery(query_embedding=HashEmbedder().embed_query("dogs"), similarity_top_k=1)
+        VectorStoreQuery(query_embedding=FakeEmbedder().embed_query("dogs"), similarity_top_k=1)
     )
     assert result.ids == ["n2"]
     await vector_store.adelete("cats")
@@ -187,7 +188,7 @@ async def test_async_on_server(
 
 def test_bad_input(vector_store: LlamaIndexVectorStore, collection_name: str) -> None:
     vector_store.add([node("n1", "cats purr", "cats")])
-    empty = VectorStoreQuery(query_embedding=HashEmbedder().embed_query("x"), similarity_top_k=10)
+    empty = VectorStoreQuery(query_embedding=FakeEmbedder().embed_query("x"), similarity_top_k=10)
     assert vector_store.query(empty).ids == ["n1"]  # k beyond the collection
     with pytest.raises(FilterError, match="'is_empty'"):
         vector_store.query(
