@@ -1,4 +1,4 @@
-"""Interop promise (DESIGN §3), tested both ways against the stock packages:
+"""Interop promise (docs/design.md §3), tested both ways against the stock packages:
 collections written by chromabridge read correctly in stock `langchain_chroma.Chroma`
 and stock LlamaIndex `ChromaVectorStore`, and theirs open in ours."""
 

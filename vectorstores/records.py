@@ -1,4 +1,4 @@
-"""The stored record schema (DESIGN §3): Chunk <-> Chroma record, distance -> score.
+"""The stored record schema (docs/design.md §3): Chunk <-> record, distance -> score.
 
 Each chunk is one record whose metadata is the user's (normalised) plus bookkeeping (a
 user key of the same name holding another value is kept as ``user.<key>``):
