@@ -314,7 +314,7 @@ def test_one_add_of_25000_chunks(mode: str, make_store: Callable[..., ChromaStor
 @pytest.mark.parametrize("space", ["cosine", "l2", "ip"])
 def test_distance_spaces_and_scores(space: str, collection_name: str) -> None:
     store = ChromaStore(collection_name, distance=space, hnsw={"ef_search": 77})  # type: ignore[arg-type]
-    config = store.collection.configuration
+    config = store.collection.configuration_json
     assert config["hnsw"]["space"] == space and config["hnsw"]["ef_search"] == 77
     store.add(
         [Chunk.from_text("x", id="x"), Chunk.from_text("y", id="y")],

@@ -59,7 +59,9 @@ def vector_error(message: str, from_embedder: bool) -> ChromaBridgeError:
 
 
 def _space_of(collection: Any) -> Space:
-    config: Mapping[str, Any] = collection.configuration or {}
+    # The raw JSON: `collection.configuration` warns (DeprecationWarning) on every read of a
+    # collection created with embedding_function=None, as ours are.
+    config: Mapping[str, Any] = getattr(collection, "configuration_json", None) or {}
     for index in ("hnsw", "spann"):
         space = (config.get(index) or {}).get("space")
         if space in SPACES:

@@ -92,9 +92,9 @@ class StoreReads(StoreBase):
             )
         if self._dimension is not None and values.shape[0] != self._dimension:
             raise self._mismatch(values.shape[0], "the query vector has", from_embedder)
-        # one reduction on the usual path: NaN and inf survive a sum (an overflowing sum
-        # of finite values falls through to the exact test)
-        if not math.isfinite(values.sum()) and not np.isfinite(values).all():
+        # one reduction: NaN and inf survive a sum, and a float64 sum of float32 values
+        # cannot overflow (nor warn that it did)
+        if not math.isfinite(values.sum(dtype=np.float64)):
             raise vector_error("the query vector has NaN or inf", from_embedder)
         return values
 
