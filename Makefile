@@ -44,7 +44,7 @@ demo: setup
 	@# questions through LangChain and three through LlamaIndex, printing the sources.
 	@# A second run reports every document unchanged.
 	$(PY) examples/make_data.py
-	UNSTRUCTURED_DISABLE_NOTICE=1 $(PY) examples/quickstart.py --path .chroma
+	$(PY) examples/quickstart.py --path .chroma
 	$(PY) examples/langchain_rag.py --path .chroma
 	$(PY) examples/llamaindex_query_engine.py --path .chroma
 

@@ -42,6 +42,20 @@ out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
 
+@app.callback()
+def _options(
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="Show model-loading progress bars and third-party notices."
+        ),
+    ] = False,
+) -> None:
+    from chromabridge.quiet import quiet
+
+    quiet(verbose)
+
+
 class Mode(str, Enum):
     incremental = "incremental"
     full = "full"
