@@ -368,6 +368,16 @@ def test_guard_records_dimension_of_precomputed_vectors(collection_name: str) ->
         ChromaStore(collection_name, embedder=FakeEmbedder())
 
 
+def test_cosine_score_of_an_exact_match_is_at_most_one(collection_name: str) -> None:
+    # LangChain warns about relevance scores above 1; float32 rounding used to give one.
+    store = ChromaStore(collection_name, embedder=FakeEmbedder())
+    texts = ["cats purr and sleep in the sun", "dogs bark", "chroma stores embeddings"]
+    store.add([Chunk.from_text(t, id=str(i)) for i, t in enumerate(texts)])
+    for text in texts:
+        best = store.query(text, k=1)[0]
+        assert best.score <= 1.0 and best.score == pytest.approx(1.0, abs=1e-6)
+
+
 def test_caller_mistakes_are_input_errors_and_embedder_faults_are_not(
     collection_name: str,
 ) -> None:

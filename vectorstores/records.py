@@ -166,4 +166,6 @@ def relevance(distance: float, space: Space) -> float:
     """
     if space == "l2":
         return 1.0 / (1.0 + max(distance, 0.0))
+    if space == "cosine":  # float32 rounding gives -1e-7 for an exact match: never above 1
+        return 1.0 - max(distance, 0.0)
     return 1.0 - distance
