@@ -262,6 +262,7 @@ def test_eval_beir_layout(tmp_path: Path) -> None:
     assert scores["ndcg@10"] == pytest.approx(1.0) and scores["mrr@10"] == pytest.approx(1.0)
 
 
+@pytest.mark.slow
 def test_eval_cranfield_layout() -> None:
     data = Path(__file__).resolve().parents[2] / "shared" / "data" / "cranfield"
     if not (data / "cran.all.1400").is_file():

@@ -295,6 +295,7 @@ def test_injected_sync_client(collection_name: str) -> None:
     assert client.get_collection(collection_name).count() == 4
 
 
+@pytest.mark.slow
 def test_one_add_of_25000_chunks(mode: str, make_store: Callable[..., ChromaStore]) -> None:
     if mode == "persistent":
         pytest.skip("same code path as in-memory; keeps the suite quick")

@@ -158,6 +158,7 @@ def test_chroma_style_constructor(tmp_path: Any, collection_name: str) -> None:
     assert reopened.count() == 1
 
 
+@pytest.mark.slow
 def test_add_above_chromas_batch_limit(collection_name: str) -> None:
     store = LangChainVectorStore(collection_name, embedding_function=langchain_embeddings())
     n = 6000  # stock langchain_chroma fails above ~5,461 in one call
