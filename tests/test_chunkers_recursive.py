@@ -209,6 +209,7 @@ def test_in_repo_texts_tokens_equal_langchain(name: str) -> None:
     assert ours.split_text(text) == tiktoken_langchain(64, 16).split_text(text)
 
 
+@pytest.mark.slow
 def test_in_repo_python_huggingface_tokens_equal_langchain() -> None:
     tok = minilm_tokenizer()
     text = CORPUS["python"]

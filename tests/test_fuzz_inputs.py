@@ -354,6 +354,7 @@ prefixes = st.sampled_from(
 )
 
 
+@pytest.mark.slow
 @fuzz(25)
 @given(
     files=st.lists(st.tuples(suffixes, prefixes, st.binary(max_size=600)), min_size=1, max_size=4)
