@@ -32,6 +32,7 @@ TESTS = Path(__file__).resolve().parent
 READ_BACK = r"""
 import json, sys
 sys.path.insert(0, sys.argv[2])
+from chromabridge.embedders import FakeEmbedder
 from chromabridge.vectorstores import ChromaStore
 store = ChromaStore(sys.argv[3], embedder=FakeEmbedder(), path=sys.argv[1])
 print(json.dumps({c.id: c.text for c in store.get()}))
