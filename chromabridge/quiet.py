@@ -13,6 +13,7 @@ its own settings say.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sys
@@ -32,9 +33,9 @@ def quiet(verbose: bool = False) -> None:
     os.environ.setdefault("UNSTRUCTURED_DISABLE_NOTICE", "1")
     # ...and switched off in place if they already are.
     if "huggingface_hub" in sys.modules:
-        sys.modules["huggingface_hub"].utils.disable_progress_bars()
+        importlib.import_module("huggingface_hub.utils").disable_progress_bars()
     if "transformers" in sys.modules:
-        sys.modules["transformers"].utils.logging.disable_progress_bar()
+        importlib.import_module("transformers.utils.logging").disable_progress_bar()
     for name in NOTICE_LOGGERS:
         # A NullHandler stops logging's last-resort stderr output for these records only;
         # they still propagate to any handler the application configured.

@@ -12,6 +12,8 @@ import logging, sys
 from chromabridge.quiet import quiet
 if "logging" in sys.argv:
     logging.basicConfig()
+if "preloaded" in sys.argv:  # already imported: switched off in place
+    import huggingface_hub.utils
 quiet(verbose="verbose" in sys.argv)
 from huggingface_hub.utils import tqdm  # what transformers' loading bars are made of
 for _ in tqdm(range(3), desc="Loading weights"):
@@ -22,7 +24,12 @@ logging.getLogger("unstructured").warning("No languages specified, defaulting to
 
 @pytest.mark.parametrize(
     ("mode", "bar", "notice"),
-    [("default", False, False), ("verbose", True, True), ("logging", False, True)],
+    [
+        ("default", False, False),
+        ("preloaded", False, False),
+        ("verbose", True, True),
+        ("logging", False, True),
+    ],
 )
 def test_quiet_unless_verbose_or_logging_asks(mode: str, bar: bool, notice: bool) -> None:
     env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp"}
