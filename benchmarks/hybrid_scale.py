@@ -3,8 +3,8 @@
 100,000 synthetic chunks (Zipf-distributed words from a 30,000-word vocabulary, 40-120
 words each, like English text's word frequencies) with precomputed random unit vectors,
 in one embedded in-memory store. Queries are 3-6 words drawn the same way; the query
-"embedder" hashes text to a fixed random vector so that both retrievers pay the same,
-negligible embedding cost and only the retrieval itself is compared.
+embedder is the shipped `FakeEmbedder` (words hashed into buckets) so that both retrievers
+pay the same, negligible embedding cost and only the retrieval itself is compared.
 
     .venv/bin/python benchmarks/hybrid_scale.py [--n 100000] [--queries 200] [--dim 384]
 
@@ -17,47 +17,18 @@ added by another writer (`refresh()`, an id diff); and a full `rebuild()` for co
 from __future__ import annotations
 
 import argparse
-import hashlib
 import statistics
 import time
 import uuid
-from collections.abc import Sequence
 
 import numpy as np
 
+from chromabridge.embedders import FakeEmbedder
 from chromabridge.retrievers import HybridRetriever, VectorRetriever
 from chromabridge.types import Chunk
 from chromabridge.vectorstores import ChromaStore
 
 VOCAB = 30_000
-
-
-class RandomEmbedder:
-    """Text -> a fixed random unit vector (seeded by the text)."""
-
-    def __init__(self, dim: int) -> None:
-        self._dim = dim
-
-    name = "bench:random"
-    max_input_tokens = None
-
-    @property
-    def dimension(self) -> int:
-        return self._dim
-
-    def embed_query(self, text: str) -> list[float]:
-        seed = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
-        v = np.random.default_rng(seed).standard_normal(self._dim)
-        return (v / np.linalg.norm(v)).tolist()  # type: ignore[no-any-return]
-
-    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
-        return [self.embed_query(t) for t in texts]
-
-    async def aembed_query(self, text: str) -> list[float]:
-        return self.embed_query(text)
-
-    async def aembed_documents(self, texts: Sequence[str]) -> list[list[float]]:
-        return self.embed_documents(texts)
 
 
 def corpus(
@@ -99,7 +70,9 @@ def main() -> None:
     args = parser.parse_args()
     rng = np.random.default_rng(7)
 
-    store = ChromaStore(f"scale-{uuid.uuid4().hex[:8]}", embedder=RandomEmbedder(args.dim))
+    store = ChromaStore(
+        f"scale-{uuid.uuid4().hex[:8]}", embedder=FakeEmbedder(args.dim, name="bench:fake")
+    )
     chunks, vectors = corpus(rng, args.n, 0, args.dim)
     started = time.perf_counter()
     store.add(chunks, embeddings=vectors.tolist())

@@ -9,7 +9,8 @@ The same in-memory documents (the Python 3.11 documentation sources by default, 
   stock `ChromaVectorStore`;
 * chromabridge: `Pipeline(..., RecursiveChunker(1000, 200), ...)` into `ChromaStore`.
 
-Every contender embeds with the same cheap deterministic hash embedder (64 dims), so the
+Every contender embeds with the same cheap deterministic embedder (`FakeEmbedder`, 64
+dims, through its LangChain and LlamaIndex faces for the stock stacks), so the
 figures are the libraries' own overhead, not a model's. Loading is not timed (all start
 from the same strings). Ratios are against raw chromadb.
 
@@ -20,27 +21,15 @@ from __future__ import annotations
 
 import argparse
 import gc
-import hashlib
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import chromadb
-import numpy as np
 
 CORPUS = Path("/usr/share/doc/python3.11/html/_sources")
 DIM = 64
-
-
-def embed(texts: list[str]) -> list[list[float]]:
-    out = np.zeros((len(texts), DIM), dtype=np.float32)
-    for row, text in enumerate(texts):
-        for word in text.split()[:200]:
-            out[row, hashlib.blake2b(word.encode(), digest_size=2).digest()[0] % DIM] += 1.0
-    out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
-    return out.tolist()
 
 
 def main() -> None:
@@ -53,56 +42,22 @@ def main() -> None:
 
     from langchain_chroma import Chroma
     from langchain_core.documents import Document as LCDocument
-    from langchain_core.embeddings import Embeddings
     from langchain_text_splitters import RecursiveCharacterTextSplitter
     from llama_index.core import Document as LIDocument
-    from llama_index.core.embeddings import BaseEmbedding
     from llama_index.core.ingestion import IngestionPipeline
     from llama_index.core.node_parser import SentenceSplitter
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
     from chromabridge import Document, Pipeline
     from chromabridge.chunkers import RecursiveChunker
+    from chromabridge.embedders import FakeEmbedder
     from chromabridge.vectorstores import ChromaStore
 
     files = sorted(args.corpus.rglob("*.txt"))[: args.limit]
     texts = {str(p.relative_to(args.corpus)): p.read_text(errors="replace") for p in files}
     mb = sum(len(t.encode()) for t in texts.values()) / 1e6
 
-    class HashEmbeddings(Embeddings):
-        def embed_documents(self, texts: list[str]) -> list[list[float]]:
-            return embed(texts)
-
-        def embed_query(self, text: str) -> list[float]:
-            return embed([text])[0]
-
-    class HashEmbedding(BaseEmbedding):
-        def _get_query_embedding(self, query: str) -> list[float]:
-            return embed([query])[0]
-
-        async def _aget_query_embedding(self, query: str) -> list[float]:
-            return embed([query])[0]
-
-        def _get_text_embedding(self, text: str) -> list[float]:
-            return embed([text])[0]
-
-        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-            return embed(texts)
-
-    class HashEmbedder:
-        name, dimension, max_input_tokens = "bench:hash", DIM, None
-
-        def embed_documents(self, texts: Any) -> list[list[float]]:
-            return embed(list(texts))
-
-        def embed_query(self, text: str) -> list[float]:
-            return embed([text])[0]
-
-        async def aembed_documents(self, texts: Any) -> list[list[float]]:
-            return embed(list(texts))
-
-        async def aembed_query(self, text: str) -> list[float]:
-            return embed([text])[0]
+    fake = FakeEmbedder(DIM, name="bench:hash")  # the same vectors for every contender
 
     class Source:
         def lazy_load(self) -> Iterator[Document]:
@@ -121,7 +76,7 @@ def main() -> None:
         pieces = [(doc_id, p) for doc_id, t in texts.items() for p in splitter.split_text(t)]
         ids = [f"{d}#{i}" for i, (d, _) in enumerate(pieces)]
         docs = [p for _, p in pieces]
-        vectors = embed(docs)
+        vectors = fake.embed_documents(docs)
         for lo in range(0, len(ids), batch):
             col.add(
                 ids=ids[lo : lo + batch],
@@ -132,7 +87,7 @@ def main() -> None:
         return col.count()
 
     def langchain() -> int:
-        store = Chroma(name(), HashEmbeddings(), client=client)
+        store = Chroma(name(), fake.as_langchain(), client=client)
         docs = splitter.split_documents(
             [LCDocument(page_content=t, metadata={"source": d}) for d, t in texts.items()]
         )
@@ -143,7 +98,10 @@ def main() -> None:
     def llamaindex() -> int:
         col = client.create_collection(name())
         pipeline = IngestionPipeline(
-            transformations=[SentenceSplitter(chunk_size=256, chunk_overlap=50), HashEmbedding()],
+            transformations=[
+                SentenceSplitter(chunk_size=256, chunk_overlap=50),
+                fake.as_llamaindex(),
+            ],
         )
         nodes = pipeline.run(
             documents=[
@@ -156,7 +114,7 @@ def main() -> None:
         return col.count()
 
     def ours() -> int:
-        store = ChromaStore(name(), client=client, embedder=HashEmbedder())
+        store = ChromaStore(name(), client=client, embedder=fake)
         Pipeline(Source(), RecursiveChunker(1000, 200), None, store, progress=False).run()
         return store.count()
 

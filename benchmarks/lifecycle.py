@@ -17,43 +17,14 @@ deterministic hash embedder by default, so the figures are the pipeline's own wo
 from __future__ import annotations
 
 import argparse
-import hashlib
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
+from chromabridge.embedders import FakeEmbedder
 
 CRANFIELD = Path(__file__).resolve().parents[2] / "shared" / "data" / "cranfield"
-
-
-class Hash:
-    """A cheap deterministic embedder (the `Embedder` protocol), `dim` dimensions."""
-
-    def __init__(self, dim: int) -> None:
-        self.dimension = dim
-        self.name = f"bench:hash-{dim}"
-        self.max_input_tokens = None
-
-    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
-        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for word in text.split():
-                digest = hashlib.blake2b(word.encode(), digest_size=4).digest()
-                out[row, int.from_bytes(digest, "little") % self.dimension] += 1.0
-        out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
-        return out.tolist()
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.embed_documents([text])[0]
-
-    async def aembed_documents(self, texts: Sequence[str]) -> list[list[float]]:
-        return self.embed_documents(texts)
-
-    async def aembed_query(self, text: str) -> list[float]:
-        return self.embed_query(text)
 
 
 def main() -> None:
@@ -70,13 +41,13 @@ def main() -> None:
     from chromabridge.loaders import DirectoryLoader
     from chromabridge.vectorstores import ChromaStore
 
-    old = Hash(64)
+    old = FakeEmbedder(64, name="bench:hash-64")
     if args.model == "local":
         from chromabridge.embedders import LocalEmbedder
 
         new: object = LocalEmbedder()
     else:
-        new = Hash(256)
+        new = FakeEmbedder(256, name="bench:hash-256")
     docs = list(read_cranfield(CRANFIELD).corpus.values())[: args.limit]
     work = Path(tempfile.mkdtemp(prefix="bench-lifecycle-"))
     try:

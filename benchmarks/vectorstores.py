@@ -13,7 +13,7 @@ The stock stores fail when one call adds more than the client's max batch size (
 so they are fed in slices of that size (and the single-call failure is reported); ours
 take all 20,000 in one call. Raw chromadb is measured three ways: `add` and `upsert` of
 the benchmark's records, and `add` of the records exactly as our stores write them (the
-user's metadata plus DESIGN's bookkeeping keys), which separates what the stored schema
+user's metadata plus docs/design.md's bookkeeping keys), which separates what the stored schema
 costs inside Chroma from what our code adds: the "x same records" column divides our
 rows by that one.
 

@@ -3,14 +3,18 @@
 from pathlib import Path as _Path
 
 # The plugin folders (vectorstores/, embedders/, ...) sit beside this one in a source
-# checkout and are mapped into `chromabridge.*` at install time. When Python finds this
-# folder first (a script or REPL started in the checkout), extend the package path so the
-# same subpackages resolve; an installed tree already holds them and is left alone.
+# checkout and are mapped into `chromabridge.*` at install time (pyproject's package-dir).
+# When Python finds this folder first (a script or REPL started in the checkout), map the
+# same five names, and only those: putting the checkout itself on `__path__` would also
+# make `chromabridge.chromabridge` (a second copy of every class) and `chromabridge.tests`
+# importable. An installed tree already holds the subpackages and is left alone.
 _checkout = _Path(__file__).resolve().parent.parent
 if (_checkout / "vectorstores" / "__init__.py").is_file() and not (
     _Path(__file__).parent / "vectorstores"
 ).is_dir():
-    __path__.append(str(_checkout))
+    from chromabridge._sourcetree import install as _install
+
+    _install(__name__, _checkout)
 
 from typing import TYPE_CHECKING, Any  # noqa: E402
 

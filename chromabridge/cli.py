@@ -2,7 +2,8 @@
 reembed, rollback, server.
 
 Exit codes: 0 everything worked; 1 a partial or runtime failure (the report or the
-message names what); 2 a usage error (bad option, bad `--filter` JSON, unknown spec).
+message names what); 2 a usage error (bad option, bad `--filter` JSON, unknown spec, or
+any other `InputError`). The code follows the exception's type, never its message.
 Every store option works the same in every command: `--path DIR` (default `./.chroma`),
 `--host/--port` for a Chroma server, `--cloud` for Chroma Cloud (CHROMA_API_KEY...), and
 `--shared` to share the `--path` directory with other processes (`server stop DIR` ends it).
@@ -23,7 +24,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from chromabridge.errors import ChromaBridgeError, ConfigError, FilterError
+from chromabridge.errors import ChromaBridgeError, ConfigError, FilterError, InputError
 from chromabridge.types import DIMENSION_KEY, EMBEDDER_KEY, Hit
 
 __all__ = ["app", "main"]
@@ -41,6 +42,20 @@ app = typer.Typer(
 )
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
+
+
+@app.callback()
+def _options(
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="Show model-loading progress bars and third-party notices."
+        ),
+    ] = False,
+) -> None:
+    from chromabridge.quiet import quiet
+
+    quiet(verbose)
 
 
 class Mode(str, Enum):
@@ -97,11 +112,14 @@ def _fail(message: str) -> NoReturn:
 
 @contextmanager
 def _errors() -> Iterator[None]:
-    """Our runtime errors as one line on stderr and exit code 1 (no traceback)."""
+    """Our errors without a traceback: a caller mistake (`InputError`) is a usage error
+    (exit code 2), anything else one line on stderr and exit code 1."""
     try:
         yield
     except (typer.Exit, typer.BadParameter, typer.Abort):
         raise
+    except InputError as exc:
+        _usage(str(exc))
     except ChromaBridgeError as exc:
         _fail(str(exc).replace("[", r"\["))
 
@@ -155,7 +173,7 @@ def _collection_exists(client: Any, collection: str) -> bool:
 
 
 def _embedder(spec: str | None, client: Any, collection: str) -> Any:
-    from chromabridge.specs import DEFAULT_EMBEDDER, make_embedder, spec_of
+    from chromabridge.specs import DEFAULT_EMBEDDER, SpecError, make_embedder, spec_of
 
     if spec is None:
         recorded = _recorded_embedder(client, collection)
@@ -168,10 +186,22 @@ def _embedder(spec: str | None, client: Any, collection: str) -> Any:
             )
     try:
         return make_embedder(spec)
-    except ConfigError as exc:
-        if str(exc).startswith("unknown embedder") or "must be a number" in str(exc):
-            _usage(str(exc), "--embedder")
-        raise
+    except SpecError as exc:
+        _usage(str(exc), "--embedder")
+
+
+def _chunker(spec: str, embedder: Any) -> Any:
+    """The `--chunker` spec as a chunker that fits the embedder's window, or a usage error."""
+    from chromabridge.pipeline import check_chunk_size
+    from chromabridge.specs import make_chunker
+
+    try:
+        cutter = make_chunker(spec, embedder)
+        if embedder is not None:
+            check_chunk_size(cutter, embedder)
+    except InputError as exc:
+        _usage(str(exc), "--chunker")
+    return cutter
 
 
 def _open(
@@ -244,7 +274,7 @@ def ingest(
     """
     from chromabridge.embedders import supports_images
     from chromabridge.pipeline import Pipeline
-    from chromabridge.specs import default_chunker, make_chunker, make_loaders
+    from chromabridge.specs import default_chunker, make_loaders
 
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
@@ -254,21 +284,11 @@ def ingest(
         store = _open(collection, deploy, embedder, must_exist=False)
         if images and not supports_images(store.embedder):
             _usage("needs an embedder that embeds images: --embedder clip[:MODEL]", "--images")
-        try:
-            cutter = make_chunker(chunker or default_chunker(store.embedder), store.embedder)
-        except ConfigError as exc:
-            _usage(str(exc), "--chunker")
+        cutter = _chunker(chunker or default_chunker(store.embedder), store.embedder)
         loaders = make_loaders(
             paths, include=include, exclude=exclude, workers=workers, images=images
         )
-        try:
-            pipeline = Pipeline(
-                loaders, cutter, None, store, mode=mode.value, batch_size=batch_size
-            )
-        except ConfigError as exc:
-            if "chunk size" in str(exc):
-                _usage(str(exc), "--chunker")
-            raise
+        pipeline = Pipeline(loaders, cutter, None, store, mode=mode.value, batch_size=batch_size)
         report = pipeline.run()
     if as_json:
         out.print_json(report.to_json())
@@ -551,7 +571,6 @@ def evaluate_command(
     """Ingest a labelled dataset and report nDCG@k, recall@k and MRR@k."""
     from chromabridge.evaluate import DatasetLoader, evaluate, load_dataset
     from chromabridge.pipeline import Pipeline
-    from chromabridge.specs import make_chunker
 
     deploy = _deployment(path, host, port, cloud, None, shared)
     try:
@@ -561,10 +580,7 @@ def evaluate_command(
     with _errors():
         name = collection or f"eval-{data.name}".lower().replace("_", "-")
         store = _open(name, deploy, embedder, must_exist=False)
-        try:
-            cutter = make_chunker(chunker, store.embedder)
-        except ConfigError as exc:
-            _usage(str(exc), "--chunker")
+        cutter = _chunker(chunker, store.embedder)
         report = Pipeline(DatasetLoader(data), cutter, None, store).run()
 
         def retrieve(text: str, n: int) -> list[Hit]:

@@ -1,7 +1,9 @@
 """One exception hierarchy for everything chromabridge raises.
 
 Callers catch `ChromaBridgeError` to handle any of our failures, or a subclass to handle
-one kind. Third-party exceptions are wrapped (`raise ... from exc`) so the original stays
+one kind. This docstring is the one place the tree is documented (docs/design.md points
+here); the CLI maps it to exit codes by type: `InputError` 2, any other 1.
+Third-party exceptions are wrapped (`raise ... from exc`) so the original stays
 on `__cause__` while the message says what was at fault and what to do.
 
 The tree splits by who must act:
@@ -15,7 +17,7 @@ The tree splits by who must act:
     +-- StoreError                      Chroma failed or could not be reached
     |   +-- StoreBusyError              another live process holds a local directory
     |   +-- PartialWriteError           a failed write whose undo failed too
-    +-- EmbeddingError                  a provider failed, or vectors of the wrong shape
+    +-- EmbeddingError                  an embedder failed, or its vectors are unusable
     |   +-- EmbedderMismatchError       a collection filled by another embedder
     +-- LoaderError                     a file could not be read or partitioned
     +-- RerankError                     a rerank provider failed
@@ -61,7 +63,11 @@ class ChunkerError(InputError):
 
 
 class EmbeddingError(ChromaBridgeError):
-    """An embedder failed: provider error after retries, or vectors of the wrong shape."""
+    """An embedder failed: provider error after retries, or vectors of the wrong shape.
+
+    Vectors the caller passed (`add(..., embeddings=)`, `query(embedding=)`) that are
+    malformed are the caller's mistake: `InputError`.
+    """
 
 
 class EmbedderMismatchError(EmbeddingError):

@@ -18,6 +18,7 @@ from chromabridge.errors import ConfigError
 __all__ = [
     "DEFAULT_CHUNKER",
     "DEFAULT_EMBEDDER",
+    "SpecError",
     "default_chunker",
     "make_chunker",
     "make_embedder",
@@ -28,6 +29,10 @@ __all__ = [
 DEFAULT_EMBEDDER = "local"
 #: 200 tokens of the embedder's own tokenizer: inside all-MiniLM-L6-v2's 256-token window.
 DEFAULT_CHUNKER = "recursive:200:20:tokens"
+
+
+class SpecError(ConfigError):
+    """A spec string that does not parse: the CLI shows it as a usage error of its option."""
 
 
 def make_embedder(spec: str) -> Embedder:
@@ -49,7 +54,7 @@ def make_embedder(spec: str) -> Embedder:
 
         name, _, dims = model.partition("@")
         if dims and not dims.isdigit():
-            raise ConfigError(f"embedder {spec!r}: dimensions after '@' must be a number")
+            raise SpecError(f"embedder {spec!r}: dimensions after '@' must be a number")
         return OpenAIEmbedder(
             name or "text-embedding-3-small", dimensions=int(dims) if dims else None
         )
@@ -59,7 +64,7 @@ def make_embedder(spec: str) -> Embedder:
         int8 = model.endswith(":int8")
         name, _, dims = model.removesuffix(":int8").partition("@")
         if dims and not dims.isdigit():
-            raise ConfigError(f"embedder {spec!r}: dimensions after '@' must be a number")
+            raise SpecError(f"embedder {spec!r}: dimensions after '@' must be a number")
         return CohereEmbedder(
             name or "embed-english-v3.0",
             output_dimension=int(dims) if dims else None,
@@ -70,7 +75,7 @@ def make_embedder(spec: str) -> Embedder:
         from chromabridge.embedders.clip import DEFAULT_CLIP_MODEL
 
         return ClipEmbedder(model or DEFAULT_CLIP_MODEL)
-    raise ConfigError(
+    raise SpecError(
         f"unknown embedder {spec!r}: use local, local:MODEL, openai:MODEL, cohere:MODEL "
         "or clip[:MODEL]"
     )
@@ -96,7 +101,7 @@ def default_chunker(embedder: Embedder | None) -> str:
 
 def _int(value: str, what: str, spec: str) -> int:
     if not value.isdigit() or int(value) <= 0:
-        raise ConfigError(f"chunker {spec!r}: {what} must be a positive integer, got {value!r}")
+        raise SpecError(f"chunker {spec!r}: {what} must be a positive integer, got {value!r}")
     return int(value)
 
 
@@ -113,28 +118,28 @@ def make_chunker(spec: str, embedder: Embedder | None = None) -> Any:
     kind = parts[0].strip().lower()
     if kind == "recursive":
         if len(parts) not in (3, 4):
-            raise ConfigError(
+            raise SpecError(
                 f"chunker {spec!r}: write recursive:SIZE:OVERLAP or recursive:SIZE:OVERLAP:tokens"
             )
         size = _int(parts[1], "SIZE", spec)
         overlap = int(parts[2]) if parts[2].isdigit() else -1
         if overlap < 0 or overlap >= size:
-            raise ConfigError(f"chunker {spec!r}: OVERLAP must be 0 or more and below SIZE")
+            raise SpecError(f"chunker {spec!r}: OVERLAP must be 0 or more and below SIZE")
         unit = parts[3] if len(parts) == 4 else "chars"
         if unit == "chars":
             return RecursiveChunker(size, overlap)
         if unit != "tokens":
-            raise ConfigError(f"chunker {spec!r}: the unit must be chars or tokens, not {unit!r}")
+            raise SpecError(f"chunker {spec!r}: the unit must be chars or tokens, not {unit!r}")
         inner = getattr(embedder, "inner", embedder)  # a CachedEmbedder's model
         tokenizer = getattr(inner, "tokenizer", None)
         return RecursiveChunker(size, overlap, length="tokens", tokenizer=tokenizer)
     if kind == "sentence-window":
         if len(parts) != 2:
-            raise ConfigError(f"chunker {spec!r}: write sentence-window:N")
+            raise SpecError(f"chunker {spec!r}: write sentence-window:N")
         window = _int(parts[1], "N", spec)
         limit = embedder.max_input_tokens if embedder is not None else None
         return SentenceWindowChunker(window, max_sentence_chars=min(1000, limit or 1000))
-    raise ConfigError(
+    raise SpecError(
         f"unknown chunker {spec!r}: use recursive:SIZE:OVERLAP[:tokens] or sentence-window:N"
     )
 

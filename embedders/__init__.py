@@ -1,9 +1,9 @@
 """Embedding providers and the `Embedder` protocol.
 
 Importing this package imports no provider SDK and no framework: `LocalEmbedder`,
-`OpenAIEmbedder`, `CohereEmbedder` and `CachedEmbedder` load on first access, and each
-imports its SDK only when constructed. The framework faces live in
-`chromabridge.embedders.langchain`, `.llamaindex` and `.chroma`.
+`OpenAIEmbedder`, `CohereEmbedder`, `CachedEmbedder` and `FakeEmbedder` (deterministic,
+for tests) load on first access, and each imports its SDK only when constructed. The
+framework faces live in `chromabridge.embedders.langchain`, `.llamaindex` and `.chroma`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .cache import CachedEmbedder
     from .clip import ClipEmbedder
     from .cohere_embedder import CohereEmbedder
+    from .fake import FakeEmbedder
     from .local import LocalEmbedder
     from .openai_embedder import OpenAIEmbedder
 
@@ -28,6 +29,7 @@ __all__ = [
     "CohereEmbedder",
     "Embedder",
     "ImageEmbedder",
+    "FakeEmbedder",
     "LocalEmbedder",
     "OpenAIEmbedder",
     "Vector",
@@ -40,6 +42,7 @@ _LAZY = {
     "CachedEmbedder": ".cache",
     "ClipEmbedder": ".clip",
     "CohereEmbedder": ".cohere_embedder",
+    "FakeEmbedder": ".fake",
     "LocalEmbedder": ".local",
     "OpenAIEmbedder": ".openai_embedder",
 }

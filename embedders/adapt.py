@@ -7,6 +7,7 @@ recognised by duck typing so this module never imports a framework.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -44,9 +45,13 @@ class ChromaEFEmbedder(_Wrapped):
         name_fn = getattr(ef, "name", None)
         name = None
         if callable(name_fn):
+            # chromadb's default `name()` emits a DeprecationWarning and returns
+            # NotImplemented (not a str, so `describe` names it); a user's may raise.
             try:
-                name = name_fn()
-            except Exception:  # chromadb's default `name()` raises NotImplementedError
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    name = name_fn()
+            except Exception:
                 name = None
         super().__init__(f"chroma:{name}" if isinstance(name, str) and name else describe(ef))
         self._ef = ef

@@ -20,6 +20,7 @@ from chromabridge import Pipeline
 from chromabridge.chunkers import RecursiveChunker
 from chromabridge.embedders import LocalEmbedder
 from chromabridge.loaders import DirectoryLoader
+from chromabridge.quiet import quiet
 from chromabridge.vectorstores import ChromaStore
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -41,7 +42,11 @@ async def main() -> None:
     parser.add_argument("--host", default="localhost")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--collection", default="harbor-point-async")
+    parser.add_argument(
+        "--verbose", action="store_true", help="show model-loading bars and library notices"
+    )
     args = parser.parse_args()
+    quiet(args.verbose)
 
     embedder = LocalEmbedder()
     store = ChromaStore(args.collection, host=args.host, port=args.port, embedder=embedder)

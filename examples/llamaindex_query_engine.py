@@ -23,6 +23,7 @@ from chromabridge import Pipeline
 from chromabridge.chunkers import RecursiveChunker
 from chromabridge.embedders import LocalEmbedder
 from chromabridge.loaders import DirectoryLoader
+from chromabridge.quiet import quiet
 from chromabridge.vectorstores import ChromaStore
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -44,7 +45,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--path", default=".chroma")
     parser.add_argument("--collection", default="harbor-point")
+    parser.add_argument(
+        "--verbose", action="store_true", help="show model-loading bars and library notices"
+    )
     args = parser.parse_args()
+    quiet(args.verbose)
 
     embedder = LocalEmbedder()
     store = ChromaStore(args.collection, path=args.path, embedder=embedder)

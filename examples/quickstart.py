@@ -17,6 +17,7 @@ from chromabridge import Pipeline
 from chromabridge.chunkers import RecursiveChunker
 from chromabridge.embedders import LocalEmbedder
 from chromabridge.loaders import DirectoryLoader
+from chromabridge.quiet import quiet
 from chromabridge.vectorstores import ChromaStore
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -28,7 +29,11 @@ def main() -> None:
     parser.add_argument("--collection", default="harbor-point")
     parser.add_argument("--data", type=Path, default=DATA, help="folder to ingest")
     parser.add_argument("--question", default="Who coordinates the volunteers?")
+    parser.add_argument(
+        "--verbose", action="store_true", help="show model-loading bars and library notices"
+    )
     args = parser.parse_args()
+    quiet(args.verbose)
 
     embedder = LocalEmbedder()  # all-MiniLM-L6-v2, shipped in a wheel: no download
     store = ChromaStore(args.collection, path=args.path, embedder=embedder)

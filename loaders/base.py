@@ -31,7 +31,7 @@ _EXTRA_TYPES = {".md": "text/markdown", ".markdown": "text/markdown", ".rst": "t
 
 
 class Loader(ABC):
-    """Base of `FileLoader`, `TextLoader` and `DirectoryLoader` (DESIGN §5)."""
+    """Base of `FileLoader`, `TextLoader` and `DirectoryLoader` (docs/design.md §5)."""
 
     report: LoadReport
 
@@ -94,7 +94,7 @@ def file_metadata(path: Path, info: os.stat_result) -> dict[str, Any]:
 
 
 def normalize(metadata: dict[str, Any]) -> dict[str, Any]:
-    """Chroma-ready metadata (DESIGN §3), imported late: `chromabridge.vectorstores`
+    """Chroma-ready metadata (docs/design.md §3), imported late: `chromabridge.vectorstores`
     pulls in chromadb, which `import chromabridge.loaders` should not pay for."""
     from chromabridge.vectorstores.metadata import normalize_metadata
 

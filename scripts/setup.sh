@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build .venv from nothing, offline except for the package registries (DESIGN §6).
+# Build .venv from nothing, offline except for the package registries (docs/design.md §6).
 # Idempotent: every step checks before it works.
 set -euo pipefail
 cd "$(dirname "$0")/.."

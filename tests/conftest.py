@@ -29,6 +29,18 @@ from seed_tiktoken import seed  # noqa: E402
 seed(Path(os.environ["TIKTOKEN_CACHE_DIR"]))
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark `server` every test that starts the shared `chroma run`, so `-m "not server"`
+    never starts it: tests that request `chroma_server` (directly or through another
+    fixture), and tests parametrized with `mode="server"` (whose fixtures ask for the
+    server with `request.getfixturevalue`, a request collection cannot see)."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        by_mode = callspec is not None and callspec.params.get("mode") == "server"
+        if by_mode or "chroma_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.server)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -72,6 +72,7 @@ def minilm_tokenizer() -> object:
 # --- equality with LangChain ------------------------------------------------------------
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(
     text=texts,
@@ -122,6 +123,7 @@ def test_tiktoken_mode_equals_langchain(
     assert_slices(ours, text)
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(text=texts, size_overlap=sizes(30))
 def test_huggingface_tokenizer_equals_langchain(text: str, size_overlap: tuple[int, int]) -> None:
@@ -207,6 +209,7 @@ def test_in_repo_texts_tokens_equal_langchain(name: str) -> None:
     assert ours.split_text(text) == tiktoken_langchain(64, 16).split_text(text)
 
 
+@pytest.mark.slow
 def test_in_repo_python_huggingface_tokens_equal_langchain() -> None:
     tok = minilm_tokenizer()
     text = CORPUS["python"]
@@ -367,6 +370,7 @@ def test_empty_and_separator_only_texts_give_no_chunks(length: str) -> None:
         assert langchain(10, 2).split_text(text) == []
 
 
+@pytest.mark.slow
 def test_ten_megabyte_line() -> None:
     line = "x" * 10_000_000
     spans = RecursiveChunker(1000, 200).split_spans(line)

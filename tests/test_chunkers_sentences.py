@@ -126,6 +126,7 @@ def test_long_sentences_are_bounded_at_line_breaks() -> None:
     assert chunks[0].text == "Intro sentence." and chunks[-1].text.endswith("The end.")
 
 
+@pytest.mark.slow
 def test_ten_megabyte_line_without_punctuation() -> None:
     line = "word " * 2_000_000
     spans = SentenceWindowChunker(max_sentence_chars=1000).split_spans(line)

@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from store_support import HashEmbedder
 from typer.testing import CliRunner
 
 from chromabridge import specs
 from chromabridge.cli import app
+from chromabridge.embedders import FakeEmbedder
+from chromabridge.errors import ConfigError, EmbeddingError, StoreError
 
 runner = CliRunner()
 COMMANDS = ["ingest", "query", "collections", "stats", "delete", "eval"]
@@ -31,7 +32,7 @@ def hash_embedder(monkeypatch: pytest.MonkeyPatch) -> None:
     real = specs.make_embedder
 
     def make(spec: str) -> Any:
-        return HashEmbedder(512) if spec == "hash" else real(spec)
+        return FakeEmbedder(512) if spec == "hash" else real(spec)
 
     monkeypatch.setattr(specs, "make_embedder", make)
 
@@ -167,7 +168,7 @@ def test_missing_path_is_a_usage_error(tmp_path: Path) -> None:
 def test_chunk_size_over_the_model_window_is_a_usage_error(
     corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    class Small(HashEmbedder):
+    class Small(FakeEmbedder):
         @property
         def max_input_tokens(self) -> int:
             return 64
@@ -179,24 +180,46 @@ def test_chunk_size_over_the_model_window_is_a_usage_error(
     assert "chunk size 200" in said(result) and "input of 64 tokens" in said(result)
 
 
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (specs.SpecError("that spec, whatever it says"), 2),
+        (ConfigError("a setting the caller must fix"), 2),
+        (EmbeddingError("unknown embedder: a provider's words, not ours"), 1),
+        (StoreError("must be a number, says Chroma"), 1),
+    ],
+)
+def test_exit_code_follows_the_error_type_not_its_text(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: Exception, code: int
+) -> None:
+    def fail(spec: str) -> Any:
+        raise error
+
+    monkeypatch.setattr(specs, "make_embedder", fail)
+    result = cli("ingest", str(corpus), "--path", str(tmp_path / "db"), "-e", "any")
+    assert result.exit_code == code, result.output
+    assert str(error) in said(result)
+    assert ("--embedder" in said(result)) == isinstance(error, specs.SpecError)
+
+
 def test_missing_collection_and_wrong_embedder_exit_1(corpus: Path, tmp_path: Path) -> None:
     db = str(tmp_path / "db")
     ingest(corpus, tmp_path / "db")
     missing = cli("query", "x", "--path", db, "-c", "nothing-here", "-e", "hash")
     assert missing.exit_code == 1 and "no collection 'nothing-here'" in said(missing)
-    # The collection remembers test:hash; a local model must be refused, not mixed in.
+    # The collection remembers fake:hash; a local model must be refused, not mixed in.
     unnamed = cli("query", "x", "--path", db)
-    assert unnamed.exit_code == 2 and "test:hash" in said(unnamed)
+    assert unnamed.exit_code == 2 and "fake:hash" in said(unnamed)
 
 
 def test_collections_stats_and_delete(corpus: Path, tmp_path: Path) -> None:
     db = str(tmp_path / "db")
     ingest(corpus, tmp_path / "db")
     listed = json.loads(cli("collections", "--path", db, "--json").stdout)
-    assert listed == [{"name": "chromabridge", "records": 3, "embedder": "test:hash"}]
+    assert listed == [{"name": "chromabridge", "records": 3, "embedder": "fake:hash"}]
     assert "chromabridge" in cli("collections", "--path", db).stdout
     stats = json.loads(cli("stats", "--path", db, "--json").stdout)
-    assert (stats["records"], stats["documents"], stats["embedder"]) == (3, 3, "test:hash")
+    assert (stats["records"], stats["documents"], stats["embedder"]) == (3, 3, "fake:hash")
     assert "documents" in cli("stats", "--path", db).stdout
 
     gone = cli("delete", "--source", str(corpus / "sub"), "--path", db, "--json")
@@ -239,6 +262,7 @@ def test_eval_beir_layout(tmp_path: Path) -> None:
     assert scores["ndcg@10"] == pytest.approx(1.0) and scores["mrr@10"] == pytest.approx(1.0)
 
 
+@pytest.mark.slow
 def test_eval_cranfield_layout() -> None:
     data = Path(__file__).resolve().parents[2] / "shared" / "data" / "cranfield"
     if not (data / "cran.all.1400").is_file():

@@ -13,8 +13,9 @@ from typing import Any, TypeVar
 
 import numpy as np
 import pytest
-from store_support import DIM, HashEmbedder, deployment
+from store_support import DIM, deployment
 
+from chromabridge.embedders import FakeEmbedder
 from chromabridge.retrievers import HybridRetriever
 from chromabridge.types import Chunk
 from chromabridge.vectorstores import ChromaStore
@@ -78,7 +79,7 @@ async def test_aadd_of_5000_chunks_keeps_the_loop_responsive(
 ) -> None:
     server = request.getfixturevalue("chroma_server") if mode == "server" else None
     store = ChromaStore(
-        collection_name, embedder=HashEmbedder(), **deployment(mode, server, tmp_path)
+        collection_name, embedder=FakeEmbedder(), **deployment(mode, server, tmp_path)
     )
     hybrid = HybridRetriever(store, k=1, weights=(0.0, 1.0))
     await store.aadd(chunks(10, prefix="seed"), embeddings=vectors(10, seed=1))
@@ -104,7 +105,7 @@ async def test_a_rebuild_holding_the_index_does_not_stall_a_writer(
     index's lock on the loop, for as long as a rebuild in a worker thread held it."""
     store = ChromaStore(
         collection_name,
-        embedder=HashEmbedder(),
+        embedder=FakeEmbedder(),
         host=chroma_server.host,
         port=chroma_server.port,
     )

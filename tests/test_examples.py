@@ -16,8 +16,13 @@ EXAMPLES = REPO / "examples"
 DATA = EXAMPLES / "data"
 
 
+#: What the examples must not print unless run with --verbose (chromabridge/quiet.py).
+NOISE = ("Loading weights", "No languages specified", "Hide this notice")
+
+
 def run(script: str, *args: str, check: bool = True) -> str:
-    env = {**os.environ, "UNSTRUCTURED_DISABLE_NOTICE": "1", "COLUMNS": "160"}
+    env = {**os.environ, "COLUMNS": "160"}
+    env.pop("UNSTRUCTURED_DISABLE_NOTICE", None)  # the examples quiet it themselves
     env.pop("OPENAI_API_KEY", None)  # the offline path is the one under test
     proc = subprocess.run(
         [sys.executable, str(EXAMPLES / script), *args],
@@ -29,6 +34,8 @@ def run(script: str, *args: str, check: bool = True) -> str:
     )
     if check:
         assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+        noise = [n for n in NOISE if n in proc.stdout + proc.stderr]
+        assert "--verbose" in args or not noise, proc.stderr[-3000:]
     return proc.stdout
 
 

@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from store_support import HashEmbedder
 
 from chromabridge.chunkers import RecursiveChunker, SentenceWindowChunker
+from chromabridge.embedders import FakeEmbedder
 from chromabridge.errors import ChromaBridgeError, FilterError
 from chromabridge.loaders import DirectoryLoader
 from chromabridge.types import RESERVED_KEYS, Chunk, Document
@@ -54,7 +54,7 @@ SEED_META: list[dict[str, Any]] = [
 
 @pytest.fixture(scope="module")
 def store() -> Iterator[ChromaStore]:
-    s = ChromaStore(f"fuzz-{uuid.uuid4().hex[:10]}", embedder=HashEmbedder())
+    s = ChromaStore(f"fuzz-{uuid.uuid4().hex[:10]}", embedder=FakeEmbedder())
     s.add(
         [
             Chunk.from_text(f"seed record {i} alpha", doc_id=f"seed{i}", metadata=m)
@@ -251,7 +251,7 @@ def test_any_filter_is_translated_or_refused_and_queries_never_crash(
 ) -> None:
     typed_only(to_chroma_where, where)
     flt = typed_only(to_chroma_filter, where, where_document)
-    vector = HashEmbedder().embed_query("alpha")
+    vector = FakeEmbedder().embed_query("alpha")
     result = typed_only(
         store.query, embedding=vector, k=3, where=where, where_document=where_document
     )
@@ -354,6 +354,7 @@ prefixes = st.sampled_from(
 )
 
 
+@pytest.mark.slow
 @fuzz(25)
 @given(
     files=st.lists(st.tuples(suffixes, prefixes, st.binary(max_size=600)), min_size=1, max_size=4)

@@ -1,4 +1,4 @@
-"""Interop promise (DESIGN §3), tested both ways against the stock packages:
+"""Interop promise (docs/design.md §3), tested both ways against the stock packages:
 collections written by chromabridge read correctly in stock `langchain_chroma.Chroma`
 and stock LlamaIndex `ChromaVectorStore`, and theirs open in ours."""
 
@@ -14,9 +14,10 @@ from llama_index.core.llms import MockLLM
 from llama_index.core.node_parser import SentenceSplitter
 from llama_index.core.vector_stores.types import VectorStoreQuery
 from llama_index.vector_stores.chroma import ChromaVectorStore
-from store_support import HashEmbedder, langchain_embeddings, llamaindex_embedding
+from store_support import langchain_embeddings, llamaindex_embedding
 
 from chromabridge import Chunk
+from chromabridge.embedders import FakeEmbedder
 from chromabridge.vectorstores import ChromaStore
 from chromabridge.vectorstores.langchain import LangChainVectorStore
 from chromabridge.vectorstores.llamaindex import LlamaIndexVectorStore
@@ -66,13 +67,13 @@ def test_ours_read_by_stock_langchain(client: chromadb.ClientAPI, collection_nam
 
 
 def test_ours_read_by_stock_llamaindex(client: chromadb.ClientAPI, collection_name: str) -> None:
-    store = ChromaStore(collection_name, client=client, embedder=HashEmbedder())
+    store = ChromaStore(collection_name, client=client, embedder=FakeEmbedder())
     chunks = our_chunks()
     store.add(chunks)
     stock = ChromaVectorStore(chroma_collection=client.get_collection(collection_name))
     result = stock.query(
         VectorStoreQuery(
-            query_embedding=HashEmbedder().embed_query("Dogs bark at strangers"), similarity_top_k=1
+            query_embedding=FakeEmbedder().embed_query("Dogs bark at strangers"), similarity_top_k=1
         )
     )
     [node] = result.nodes or []
@@ -159,7 +160,7 @@ def test_stock_llamaindex_collection_opens_in_ours(
 
 
 def test_one_collection_serves_both_frameworks(tmp_path: object, collection_name: str) -> None:
-    store = ChromaStore(collection_name, path=tmp_path, embedder=HashEmbedder())  # type: ignore[arg-type]
+    store = ChromaStore(collection_name, path=tmp_path, embedder=FakeEmbedder())  # type: ignore[arg-type]
     store.add(our_chunks())
 
     retriever = store.as_langchain(langchain_embeddings()).as_retriever(search_kwargs={"k": 1})

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from store_support import HashEmbedder
 
+from chromabridge.embedders import FakeEmbedder
 from chromabridge.errors import EmbedderMismatchError, InputError
 from chromabridge.types import Chunk
 from chromabridge.vectorstores import ChromaStore
@@ -39,12 +39,12 @@ def _chunks() -> list[Chunk]:
     ]
 
 
-def _old() -> HashEmbedder:
-    return HashEmbedder(OLD[1], OLD[0])
+def _old() -> FakeEmbedder:
+    return FakeEmbedder(OLD[1], name=OLD[0])
 
 
-def _new() -> HashEmbedder:
-    return HashEmbedder(NEW[1], NEW[0])
+def _new() -> FakeEmbedder:
+    return FakeEmbedder(NEW[1], name=NEW[0])
 
 
 def _records(store: ChromaStore) -> dict[str, tuple[Any, Any]]:
@@ -55,16 +55,16 @@ def _records(store: ChromaStore) -> dict[str, tuple[Any, Any]]:
 SCRIPT = r"""
 import os, signal, sys
 sys.path.insert(0, sys.argv[3])
-from store_support import HashEmbedder
+from chromabridge.embedders import FakeEmbedder
 from chromabridge.vectorstores import ChromaStore
 
-class Dying(HashEmbedder):
+class Dying(FakeEmbedder):
     def embed_documents(self, texts):
         if self.calls == int(os.environ["DIE_AT_CALL"]):
             os.kill(os.getpid(), signal.SIGKILL)
         return super().embed_documents(texts)
 
-store = ChromaStore("docs", embedder=HashEmbedder(64, "test:hash"), path=sys.argv[1])
+store = ChromaStore("docs", embedder=FakeEmbedder(64, name="test:hash"), path=sys.argv[1])
 store.reembed(Dying(32, "test:hash-32"), batch_size=10, cache=sys.argv[2])
 """
 
@@ -95,7 +95,7 @@ def test_reembed_killed_resumed_swapped_rolled_back(tmp_path: Path) -> None:
     answers: list[list[str]] = []
     reader = ChromaStore("docs", embedder=_old(), path=db)
 
-    class Watched(HashEmbedder):
+    class Watched(FakeEmbedder):
         def embed_documents(self, texts: Any) -> list[list[float]]:
             worker = threading.Thread(
                 target=lambda: answers.append(

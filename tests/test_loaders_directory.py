@@ -152,6 +152,7 @@ def test_walk_order_is_deterministic_files_before_subdirectories(
     ]
 
 
+@pytest.mark.slow
 def test_workers_give_the_same_documents_and_report(
     tree: Path, serial: tuple[list, LoadReport]
 ) -> None:
@@ -170,6 +171,7 @@ def test_strict_mode_raises_the_specific_error(tree: Path) -> None:
         loader.load()
 
 
+@pytest.mark.slow
 def test_strict_mode_in_workers_raises_too(tree: Path) -> None:
     loader = DirectoryLoader(
         tree, include=["bad/garbage.txt", "readme.md"], on_error="raise", workers=2
@@ -277,6 +279,7 @@ class CrashingDirectoryLoader(DirectoryLoader):
         return CrashingTextLoader(real, id=rel, source=str(path))
 
 
+@pytest.mark.slow
 def test_a_dying_worker_is_reported_and_a_fresh_pool_takes_the_rest(tmp_path: Path) -> None:
     names = ["00.txt", "01-crash.txt", *(f"{i:02d}.txt" for i in range(2, 12))]
     for name in names:

@@ -233,6 +233,7 @@ def test_unsupported_type_says_so(tmp_path: Path) -> None:
     assert type(info.value.__cause__).__name__ == "UnsupportedFileFormatError"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("pdf", REAL_PDFS, ids=lambda p: p.name)
 def test_real_world_pdf(pdf: Path) -> None:
     if not pdf.is_file():
@@ -262,6 +263,7 @@ for path in sorted(Path(sys.argv[1]).iterdir()):
 """
 
 
+@pytest.mark.slow
 def test_every_format_loads_without_nltk_or_network(corpus: Path) -> None:
     out = subprocess.run(
         [sys.executable, "-c", OFFLINE_SCRIPT, str(corpus)],

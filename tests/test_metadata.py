@@ -119,6 +119,7 @@ def collection() -> Any:
     return client.get_or_create_collection("metadata-fuzz", embedding_function=None)
 
 
+@pytest.mark.slow
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

@@ -79,9 +79,9 @@ def test_unknown_model_offline_says_where_the_weights_go() -> None:
 
 
 def test_a_text_only_embedder_refuses_images_clearly(tmp_path: Path, images: list[Path]) -> None:
-    from store_support import HashEmbedder
+    from chromabridge.embedders import FakeEmbedder
 
-    store = ChromaStore("text-only", embedder=HashEmbedder())
+    store = ChromaStore("text-only", embedder=FakeEmbedder())
     with pytest.raises(InputError, match="embeds only text"):
         store.add_images(images[:1])
     assert store.count() == 0
@@ -306,11 +306,11 @@ async def test_images_on_a_chroma_server(chroma_server: object, images: list[Pat
 
 def test_the_guard_keeps_other_embedders_out_of_an_image_collection(images: list[Path]) -> None:
     import chromadb
-    from store_support import HashEmbedder
 
+    from chromabridge.embedders import FakeEmbedder
     from chromabridge.errors import EmbedderMismatchError
 
     client = chromadb.EphemeralClient()
     ChromaStore("images-guard", embedder=shared_clip(), client=client).add_images(images[:1])
     with pytest.raises(EmbedderMismatchError, match="clip:tiny-clip"):
-        ChromaStore("images-guard", embedder=HashEmbedder(), client=client)
+        ChromaStore("images-guard", embedder=FakeEmbedder(), client=client)

@@ -40,9 +40,9 @@ def test_langchain_add_images_and_search_by_image(images: list[Path]) -> None:
 
 
 def test_langchain_face_refuses_images_without_an_image_embedder(images: list[Path]) -> None:
-    from store_support import HashEmbedder
+    from chromabridge.embedders import FakeEmbedder
 
-    face = LangChainVectorStore("lc-text-only", embedding_function=HashEmbedder())
+    face = LangChainVectorStore("lc-text-only", embedding_function=FakeEmbedder())
     with pytest.raises(ValueError, match="embeds only text"):
         face.similarity_search_by_image(str(images[0]))
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 from rich.console import Console
-from store_support import HashEmbedder
 
 from chromabridge import IngestReport, Pipeline
 from chromabridge.chunkers import RecursiveChunker, SentenceWindowChunker
+from chromabridge.embedders import FakeEmbedder
 from chromabridge.errors import ConfigError, EmbedderMismatchError, EmbeddingError
 from chromabridge.loaders import DirectoryLoader, TextLoader
 from chromabridge.pipeline import CACHE_FILE
@@ -65,7 +65,7 @@ def make(
 
 
 def test_first_run_stores_exactly_the_chunkers_chunks(corpus: Path, collection_name: str) -> None:
-    embedder = HashEmbedder()
+    embedder = FakeEmbedder()
     store = ChromaStore(collection_name, embedder=embedder)
     report = make(corpus, store, embedder).run()
     chunker = RecursiveChunker(120, 20)
@@ -80,19 +80,19 @@ def test_first_run_stores_exactly_the_chunkers_chunks(corpus: Path, collection_n
 
 
 def test_second_run_skips_unchanged_without_embedding(corpus: Path, collection_name: str) -> None:
-    embedder = HashEmbedder()
+    embedder = FakeEmbedder()
     store = ChromaStore(collection_name, embedder=embedder)
     make(corpus, store, embedder).run()
     before = records(store)
-    embedder.calls = 0
+    embedder.calls.clear()
     report = make(corpus, store, embedder).run()
-    assert embedder.calls == 0
+    assert embedder.calls == []
     assert (report.unchanged, report.added, report.updated, report.chunks_written) == (4, 0, 0, 0)
     assert records(store) == before
 
 
 def test_changed_file_is_replaced_and_others_untouched(corpus: Path, collection_name: str) -> None:
-    embedder = HashEmbedder()
+    embedder = FakeEmbedder()
     store = ChromaStore(collection_name, embedder=embedder)
     make(corpus, store, embedder).run()
     old_beta = {r[0] for r in records(store) if r[2]["doc_id"] == "beta.txt"}
@@ -111,7 +111,7 @@ def test_changed_file_is_replaced_and_others_untouched(corpus: Path, collection_
 def test_vanished_file_removed_only_in_full_mode(
     corpus: Path, collection_name: str, mode: str
 ) -> None:
-    embedder = HashEmbedder()
+    embedder = FakeEmbedder()
     store = ChromaStore(collection_name, embedder=embedder)
     make(corpus, store, embedder).run()
     (corpus / "notes" / "gamma.md").unlink()
@@ -128,7 +128,7 @@ def test_vanished_file_removed_only_in_full_mode(
 def test_full_mode_keeps_documents_of_other_sources(
     corpus: Path, tmp_path: Path, collection_name: str
 ) -> None:
-    embedder = HashEmbedder()
+    embedder = FakeEmbedder()
     store = ChromaStore(collection_name, embedder=embedder)
     other = tmp_path / "other"
     write(other, {"zeta.txt": "Zeta functions and primes. " * 5})
@@ -138,7 +138,7 @@ def test_full_mode_keeps_documents_of_other_sources(
 
 
 def test_file_that_fails_to_load_is_reported_and_kept(corpus: Path, collection_name: str) -> None:
-    embedder = HashEmbedder()
+    embedder = FakeEmbedder()
     store = ChromaStore(collection_name, embedder=embedder)
     make(corpus, store, embedder).run()
     (corpus / "alpha.md").write_bytes(b"")  # EmptyFileError: a failure, not a deletion
@@ -151,7 +151,7 @@ def test_file_that_fails_to_load_is_reported_and_kept(corpus: Path, collection_n
 
 
 def test_incremental_result_equals_a_fresh_ingest(corpus: Path, collection_name: str) -> None:
-    embedder = HashEmbedder()
+    embedder = FakeEmbedder()
     store = ChromaStore(collection_name, embedder=embedder)
     make(corpus, store, embedder).run()
     (corpus / "beta.txt").write_text("Short beta.")
@@ -164,21 +164,21 @@ def test_incremental_result_equals_a_fresh_ingest(corpus: Path, collection_name:
 
 
 def test_persistent_store_caches_embeddings(corpus: Path, tmp_path: Path) -> None:
-    embedder = HashEmbedder()
+    embedder = FakeEmbedder()
     store = ChromaStore("cached", embedder=embedder, path=tmp_path / "db")
     first = make(corpus, store, embedder, cache=None).run()
     assert (tmp_path / "db" / CACHE_FILE).is_file()
     store.clear()  # records gone, cache kept: the re-ingest must not re-embed
-    embedder.calls = 0
+    embedder.calls.clear()
     second = make(corpus, store, embedder, cache=None).run()
-    assert embedder.calls == 0
+    assert embedder.calls == []
     assert second.cache_hits == first.chunks_written == second.chunks_written
 
 
 def test_chunk_size_over_the_embedder_limit_is_refused_before_work(
     corpus: Path, collection_name: str
 ) -> None:
-    class Small(HashEmbedder):
+    class Small(FakeEmbedder):
         @property
         def max_input_tokens(self) -> int:
             return 100
@@ -194,7 +194,7 @@ def test_chunk_size_over_the_embedder_limit_is_refused_before_work(
 
 
 def test_embedding_failure_costs_only_its_document(corpus: Path, collection_name: str) -> None:
-    class Picky(HashEmbedder):
+    class Picky(FakeEmbedder):
         def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
             if any("neutron" in t for t in texts):
                 raise EmbeddingError("provider refused a text about neutrons")
@@ -211,7 +211,7 @@ def test_embedding_failure_costs_only_its_document(corpus: Path, collection_name
 def test_duplicate_document_ids_are_reported(
     corpus: Path, tmp_path: Path, collection_name: str
 ) -> None:
-    embedder = HashEmbedder()
+    embedder = FakeEmbedder()
     store = ChromaStore(collection_name, embedder=embedder)
     twin = tmp_path / "twin"
     write(twin, {"beta.txt": "Another beta file with other text. " * 4})
@@ -227,9 +227,9 @@ def test_duplicate_document_ids_are_reported(
 
 
 def test_embedder_must_match_the_store(corpus: Path, collection_name: str) -> None:
-    store = ChromaStore(collection_name, embedder=HashEmbedder())
+    store = ChromaStore(collection_name, embedder=FakeEmbedder())
     with pytest.raises(EmbedderMismatchError):
-        make(corpus, store, HashEmbedder(name="test:other"))
+        make(corpus, store, FakeEmbedder(name="test:other"))
     with pytest.raises(ConfigError, match="no embedder"):
         Pipeline(
             TextLoader(corpus / "beta.txt"),
@@ -240,7 +240,7 @@ def test_embedder_must_match_the_store(corpus: Path, collection_name: str) -> No
 
 
 def test_bad_arguments(corpus: Path, collection_name: str) -> None:
-    store = ChromaStore(collection_name, embedder=HashEmbedder())
+    store = ChromaStore(collection_name, embedder=FakeEmbedder())
     with pytest.raises(ConfigError, match="mode"):
         make(corpus, store, None, mode="sometimes")
     with pytest.raises(ConfigError, match="batch_size"):
@@ -248,7 +248,7 @@ def test_bad_arguments(corpus: Path, collection_name: str) -> None:
 
 
 def test_small_batches_give_the_same_result(corpus: Path, collection_name: str) -> None:
-    embedder = HashEmbedder()
+    embedder = FakeEmbedder()
     one = ChromaStore(collection_name, embedder=embedder)
     many = ChromaStore(collection_name + "-b", embedder=embedder)
     make(corpus, one, embedder, batch_size=1).run()
@@ -257,7 +257,7 @@ def test_small_batches_give_the_same_result(corpus: Path, collection_name: str) 
 
 
 def test_report_json_and_table(corpus: Path, collection_name: str) -> None:
-    embedder = HashEmbedder()
+    embedder = FakeEmbedder()
     store = ChromaStore(collection_name, embedder=embedder)
     (corpus / "empty.txt").write_bytes(b"")
     report = make(corpus, store, embedder).run()
@@ -274,7 +274,7 @@ def test_report_json_and_table(corpus: Path, collection_name: str) -> None:
 
 
 async def test_arun_matches_run(corpus: Path, collection_name: str) -> None:
-    embedder = HashEmbedder()
+    embedder = FakeEmbedder()
     sync_store = ChromaStore(collection_name, embedder=embedder)
     async_store = ChromaStore(collection_name + "-a", embedder=embedder)
     make(corpus, sync_store, embedder).run()
@@ -288,7 +288,7 @@ async def test_arun_matches_run(corpus: Path, collection_name: str) -> None:
 
 @pytest.mark.server
 async def test_arun_on_a_server(corpus: Path, chroma_server: Any, collection_name: str) -> None:
-    embedder = HashEmbedder()
+    embedder = FakeEmbedder()
     store = ChromaStore(
         collection_name, embedder=embedder, host=chroma_server.host, port=chroma_server.port
     )
@@ -313,7 +313,7 @@ def test_progress_only_on_a_terminal(
     assert want_progress(None) is False and want_progress(True) is True
     monkeypatch.setattr("sys.stderr.isatty", lambda: True)
     assert want_progress(None) is True and want_progress(False) is False
-    embedder = HashEmbedder()
+    embedder = FakeEmbedder()
     store = ChromaStore(collection_name, embedder=embedder)
     shown = make(corpus, store, embedder)
     shown.progress = True  # a bar drawn on (captured) stderr must not disturb the run
@@ -323,7 +323,7 @@ def test_progress_only_on_a_terminal(
 def test_strict_loader_failure_stops_only_safe_deletions(
     corpus: Path, tmp_path: Path, collection_name: str
 ) -> None:
-    embedder = HashEmbedder()
+    embedder = FakeEmbedder()
     store = ChromaStore(collection_name, embedder=embedder)
     make(corpus, store, embedder).run()
     (corpus / "alpha.md").unlink()

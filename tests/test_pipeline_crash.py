@@ -26,7 +26,7 @@ TESTS = Path(__file__).resolve().parent
 SCRIPT = r"""
 import json, os, signal, sys
 sys.path.insert(0, sys.argv[4])
-from store_support import HashEmbedder
+from chromabridge.embedders import FakeEmbedder
 from chromabridge import Pipeline
 from chromabridge.chunkers import RecursiveChunker
 from chromabridge.loaders import DirectoryLoader
@@ -35,7 +35,7 @@ from chromabridge.vectorstores import ChromaStore
 corpus, db, mode = sys.argv[1:4]
 before = int(os.environ.get("KILL_BEFORE_WRITE", "0"))
 after = int(os.environ.get("KILL_AFTER_WRITE", "0"))
-embedder = HashEmbedder()
+embedder = FakeEmbedder()
 store = ChromaStore("crash", embedder=embedder, path=db)
 store._batch_size = 2  # many small Chroma writes: many places to die
 collection = store.collection

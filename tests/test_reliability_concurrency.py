@@ -20,8 +20,8 @@ import time
 from typing import Any
 
 import pytest
-from store_support import HashEmbedder
 
+from chromabridge.embedders import FakeEmbedder
 from chromabridge.types import Chunk, Hit
 from chromabridge.vectorstores import ChromaStore
 
@@ -87,7 +87,7 @@ async def test_sixteen_async_readers_and_one_writer(
     chroma_server: Any, collection_name: str
 ) -> None:
     seconds = duration()
-    embedder = HashEmbedder()
+    embedder = FakeEmbedder()
     kwargs = {"embedder": embedder, "host": chroma_server.host, "port": chroma_server.port}
     writer = ChromaStore(collection_name, **kwargs)
     readers = [ChromaStore(collection_name, **kwargs) for _ in range(READERS)]

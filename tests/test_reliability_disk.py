@@ -20,8 +20,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from store_support import HashEmbedder
 
+from chromabridge.embedders import FakeEmbedder
 from chromabridge.errors import ChromaBridgeError, StoreError
 from chromabridge.types import Chunk
 from chromabridge.vectorstores import ChromaStore
@@ -32,9 +32,9 @@ TESTS = Path(__file__).resolve().parent
 READ_BACK = r"""
 import json, sys
 sys.path.insert(0, sys.argv[2])
-from store_support import HashEmbedder
+from chromabridge.embedders import FakeEmbedder
 from chromabridge.vectorstores import ChromaStore
-store = ChromaStore(sys.argv[3], embedder=HashEmbedder(), path=sys.argv[1])
+store = ChromaStore(sys.argv[3], embedder=FakeEmbedder(), path=sys.argv[1])
 print(json.dumps({c.id: c.text for c in store.get()}))
 """
 
@@ -84,7 +84,7 @@ def chunks(prefix: str, n: int, size: int = 40) -> list[Chunk]:
 def test_read_only_directory_gives_store_error_and_keeps_data(tmp_path: Path) -> None:
     name = f"ro-{uuid.uuid4().hex[:8]}"
     data = tmp_path / "data"
-    with ChromaStore(name, embedder=HashEmbedder(), path=data) as store:
+    with ChromaStore(name, embedder=FakeEmbedder(), path=data) as store:
         store.add(chunks("before", 50))
     before = read_back(data, name)  # a fresh process: this one must let go of data first
     assert len(before) == 50
@@ -94,7 +94,7 @@ def test_read_only_directory_gives_store_error_and_keeps_data(tmp_path: Path) ->
         with pytest.raises(OSError):
             (ro / "probe").write_text("x")  # really read-only, even for root
         try:
-            ro_store = ChromaStore(name, embedder=HashEmbedder(), path=ro)
+            ro_store = ChromaStore(name, embedder=FakeEmbedder(), path=ro)
         except StoreError as exc:  # refusing to open is clear enough...
             assert str(ro) in str(exc)
         else:  # ...and so is refusing the write
@@ -110,7 +110,7 @@ def test_full_disk_gives_store_error_and_keeps_earlier_data(tmp_path: Path) -> N
     name = f"full-{uuid.uuid4().hex[:8]}"
     with mounted("-t", "tmpfs", "-o", "size=3m", "tmpfs", target=tmp_path / "tiny") as tiny:
         path = tiny / "db"
-        store = ChromaStore(name, embedder=HashEmbedder(), path=path)
+        store = ChromaStore(name, embedder=FakeEmbedder(), path=path)
         attempted: dict[str, str] = {}
 
         def add(batch: list[Chunk]) -> None:
@@ -120,7 +120,7 @@ def test_full_disk_gives_store_error_and_keeps_earlier_data(tmp_path: Path) -> N
         add(chunks("early", 30))
         store.close()  # the fresh reader below needs the directory
         early = read_back(path, name)
-        store = ChromaStore(name, embedder=HashEmbedder(), path=path)
+        store = ChromaStore(name, embedder=FakeEmbedder(), path=path)
         assert len(early) == 30
         failure: BaseException | None = None
         for round_ in range(40):  # ~40 x 0.5 MB: far beyond 3 MB, bounded

@@ -100,6 +100,7 @@ OUTAGES: dict[str, list[Any]] = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["openai", "cohere"])
 @pytest.mark.parametrize("outage", list(OUTAGES))
 def test_outage_leaves_nothing_half_written_and_a_rerun_completes(

@@ -21,10 +21,10 @@ from typing import Any
 import numpy as np
 import pytest
 from conftest import _chroma_cli, free_port
-from store_support import HashEmbedder
 
 from chromabridge import Pipeline
 from chromabridge.chunkers import RecursiveChunker
+from chromabridge.embedders import FakeEmbedder
 from chromabridge.errors import StoreError
 from chromabridge.loaders import DirectoryLoader
 from chromabridge.vectorstores import ChromaStore
@@ -132,7 +132,7 @@ def pipeline(corpus: Path, store: ChromaStore) -> Pipeline:
 
 
 def reference(corpus: Path, name: str) -> dict[str, Any]:
-    store = ChromaStore(f"{name}-ref", embedder=HashEmbedder())
+    store = ChromaStore(f"{name}-ref", embedder=FakeEmbedder())
     report = pipeline(corpus, store).run()
     assert report.ok and report.chunks_written > 100
     return snapshot(store)
@@ -167,7 +167,7 @@ def test_server_killed_mid_ingest_fails_clearly_and_a_rerun_converges(
     expected = reference(corpus, collection_name)
     store = ChromaStore(
         collection_name,
-        embedder=HashEmbedder(),
+        embedder=FakeEmbedder(),
         host="127.0.0.1",
         port=own_server.port,
         timeout=5,
@@ -187,7 +187,7 @@ def test_server_killed_mid_ingest_fails_clearly_and_a_rerun_converges(
 
     own_server.start()
     store = ChromaStore(
-        collection_name, embedder=HashEmbedder(), host="127.0.0.1", port=own_server.port
+        collection_name, embedder=FakeEmbedder(), host="127.0.0.1", port=own_server.port
     )
     partial = snapshot(store)
     for record_id, record in partial.items():  # whatever survived is a correct record
@@ -205,7 +205,7 @@ async def test_server_killed_during_async_ingest_then_rerun_converges(
     expected = reference(corpus, collection_name)
     store = ChromaStore(
         collection_name,
-        embedder=HashEmbedder(),
+        embedder=FakeEmbedder(),
         host="127.0.0.1",
         port=own_server.port,
         timeout=5,
@@ -224,7 +224,7 @@ async def test_server_killed_during_async_ingest_then_rerun_converges(
         await pipeline(corpus, store).arun()
     own_server.start()
     store = ChromaStore(
-        collection_name, embedder=HashEmbedder(), host="127.0.0.1", port=own_server.port
+        collection_name, embedder=FakeEmbedder(), host="127.0.0.1", port=own_server.port
     )
     report = await pipeline(corpus, store).arun()
     assert report.ok, report.failures

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from langchain_core.documents import Document
 from langchain_tests.integration_tests import RetrieversIntegrationTests
-from store_support import HashEmbedder
 
+from chromabridge.embedders import FakeEmbedder
 from chromabridge.retrievers import HybridRetriever, VectorRetriever
 from chromabridge.retrievers.langchain import LangChainRetriever
 from chromabridge.retrievers.llamaindex import LlamaIndexRetriever
@@ -29,7 +29,7 @@ TEXTS = [
 
 
 def _store() -> ChromaStore:
-    store = ChromaStore(f"face-{uuid.uuid4().hex[:10]}", embedder=HashEmbedder())
+    store = ChromaStore(f"face-{uuid.uuid4().hex[:10]}", embedder=FakeEmbedder())
     store.add(
         [
             Chunk.from_text(t, id=f"f{i}", metadata={"kind": kind, "source": f"s{i}.txt"})

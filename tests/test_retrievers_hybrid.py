@@ -8,8 +8,9 @@ from typing import Any
 
 import chromadb
 import pytest
-from store_support import HashEmbedder, deployment
+from store_support import deployment
 
+from chromabridge.embedders import FakeEmbedder
 from chromabridge.errors import ConfigError
 from chromabridge.retrievers import HybridRetriever, LexicalIndex
 from chromabridge.retrievers.lexical import default_index_path
@@ -36,7 +37,7 @@ def _chunks(items: dict[str, tuple[str, str]]) -> list[Chunk]:
 
 
 def _store(mode: str, server: Any, tmp_path: Path, name: str) -> ChromaStore:
-    return ChromaStore(name, embedder=HashEmbedder(), **deployment(mode, server, tmp_path))
+    return ChromaStore(name, embedder=FakeEmbedder(), **deployment(mode, server, tmp_path))
 
 
 def _ids(hits: list[Hit]) -> list[str]:
@@ -94,7 +95,7 @@ def test_consistent_with_adds_deletes_and_replacements(
 
 
 def test_lexical_only_hits_are_read_back_with_metadata(collection_name: str) -> None:
-    store = ChromaStore(collection_name, embedder=HashEmbedder())
+    store = ChromaStore(collection_name, embedder=FakeEmbedder())
     store.add(_chunks(TEXTS))
     hybrid = HybridRetriever(store, k=6, weights=(0.0, 1.0))  # lexical side only
     hits = hybrid.retrieve("zebra")
@@ -105,7 +106,7 @@ def test_lexical_only_hits_are_read_back_with_metadata(collection_name: str) -> 
 
 
 def test_filters_apply_to_both_sides(collection_name: str) -> None:
-    store = ChromaStore(collection_name, embedder=HashEmbedder())
+    store = ChromaStore(collection_name, embedder=FakeEmbedder())
     store.add(_chunks(TEXTS))
     hybrid = HybridRetriever(store, k=6, filter={"kind": "wild"})
     assert set(_ids(hybrid.retrieve("cats zebra chroma"))) == {"c2", "c5"}
@@ -172,7 +173,7 @@ def test_index_persists_next_to_the_directory(
 
 
 def test_no_index_file_for_memory_store(collection_name: str) -> None:
-    store = ChromaStore(collection_name, embedder=HashEmbedder())
+    store = ChromaStore(collection_name, embedder=FakeEmbedder())
     assert default_index_path(store) is None
     assert HybridRetriever(store).lexical.path is None
 
@@ -187,14 +188,14 @@ async def test_async_matches_sync(chroma_server: Any, tmp_path: Path, collection
 
 
 def test_bad_arguments(collection_name: str) -> None:
-    store = ChromaStore(collection_name, embedder=HashEmbedder())
+    store = ChromaStore(collection_name, embedder=FakeEmbedder())
     with pytest.raises(ConfigError):
         HybridRetriever(store, weights=(1.0,))
     with pytest.raises(ConfigError):
         HybridRetriever(store, candidates=0)
     with pytest.raises(ConfigError):
         HybridRetriever(store).retrieve("x", k=0)
-    other = ChromaStore(collection_name + "x", embedder=HashEmbedder())
+    other = ChromaStore(collection_name + "x", embedder=FakeEmbedder())
     with pytest.raises(ConfigError):
         HybridRetriever(store, lexical=LexicalIndex(other))
 
@@ -202,7 +203,7 @@ def test_bad_arguments(collection_name: str) -> None:
 def test_selective_filter_is_exact(collection_name: str) -> None:
     from chromabridge.vectorstores import to_chroma_filter
 
-    store = ChromaStore(collection_name, embedder=HashEmbedder())
+    store = ChromaStore(collection_name, embedder=FakeEmbedder())
     common = [
         Chunk.from_text(f"common word {i}", id=f"p{i}", metadata={"kind": "bulk"})
         for i in range(1100)
@@ -236,7 +237,7 @@ async def test_a_store_with_only_an_async_client_works_end_to_end(
 ) -> None:
     """Index built, searched and kept current through the async client alone."""
     client = await chromadb.AsyncHttpClient(host=chroma_server.host, port=chroma_server.port)
-    store = ChromaStore(collection_name, client=client, embedder=HashEmbedder())
+    store = ChromaStore(collection_name, client=client, embedder=FakeEmbedder())
     await store.aadd(_chunks(TEXTS))
     hybrid = HybridRetriever(store, k=2)
     assert set(_ids(await hybrid.aretrieve("zebra lion", where={"kind": "wild"}))) == {"c2", "c5"}
@@ -248,7 +249,7 @@ async def test_a_store_with_only_an_async_client_works_end_to_end(
     assert _ids(await lexical.aretrieve("savanna")) == ["c6"]
 
     other = ChromaStore(  # another writer, unseen by the change feed
-        collection_name, host=chroma_server.host, port=chroma_server.port, embedder=HashEmbedder()
+        collection_name, host=chroma_server.host, port=chroma_server.port, embedder=FakeEmbedder()
     )
     other.add(_chunks({"c7": ("savanna savanna savanna grass", "wild")}))
     await lexical.arefresh()

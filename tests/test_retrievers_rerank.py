@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 from embedder_servers import FakeServer, Reply, Seen, Slow, serve
-from store_support import HashEmbedder
 
+from chromabridge.embedders import FakeEmbedder
 from chromabridge.errors import ChromaBridgeError, ConfigError, RerankError
 from chromabridge.retrievers import CohereReranker, VectorRetriever, rerank
 from chromabridge.retry import RetryPolicy
@@ -82,7 +82,7 @@ def test_rerank_orders_by_relevance_over_the_wire(fake: FakeServer) -> None:
 
 
 async def test_reranker_as_a_retriever_sync_and_async(fake: FakeServer) -> None:
-    store = ChromaStore(f"rr-{uuid.uuid4().hex[:8]}", embedder=HashEmbedder())
+    store = ChromaStore(f"rr-{uuid.uuid4().hex[:8]}", embedder=FakeEmbedder())
     store.add(
         [
             Chunk.from_text(t, id=f"r{i}")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from store_support import HashEmbedder
 
+from chromabridge.embedders import FakeEmbedder
 from chromabridge.errors import ConfigError, FilterError
 from chromabridge.retrievers import Retriever, SentenceWindowRetriever, VectorRetriever
 from chromabridge.types import Chunk, Document
@@ -20,7 +20,7 @@ TEXTS = [
 
 @pytest.fixture
 def store(collection_name: str) -> ChromaStore:
-    s = ChromaStore(collection_name, embedder=HashEmbedder())
+    s = ChromaStore(collection_name, embedder=FakeEmbedder())
     s.add(
         [
             Chunk.from_text(t, id=f"v{i}", metadata={"kind": kind, "n": i})
@@ -92,7 +92,7 @@ SENTENCES = [
 def _sentence_store(name: str, window: int) -> ChromaStore:
     from chromabridge.chunkers import SentenceWindowChunker
 
-    store = ChromaStore(name, embedder=HashEmbedder())
+    store = ChromaStore(name, embedder=FakeEmbedder())
     document = Document(id="report", text=" ".join(SENTENCES))
     store.add(SentenceWindowChunker(window_size=window).chunk(document))
     return store

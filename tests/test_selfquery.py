@@ -17,8 +17,8 @@ from langchain_core.structured_query import (
     Operator,
     StructuredQuery,
 )
-from store_support import HashEmbedder
 
+from chromabridge.embedders import FakeEmbedder
 from chromabridge.errors import FilterError, InputError
 from chromabridge.types import Chunk
 from chromabridge.vectorstores import ChromaStore
@@ -39,7 +39,7 @@ FIELDS = [
 
 @pytest.fixture
 def store(collection_name: str) -> ChromaStore:
-    made = ChromaStore(collection_name, embedder=HashEmbedder())
+    made = ChromaStore(collection_name, embedder=FakeEmbedder())
     made.add(
         [Chunk.from_text(f"all about the {i}", id=i, doc_id=i, metadata=m) for i, m in ROWS.items()]
     )

@@ -16,10 +16,10 @@ import httpx
 import pytest
 from conftest import free_port
 from server_support import HOSTILE, beir, fill, serving, wait_for_job
-from store_support import HashEmbedder
 from typer.testing import CliRunner
 
 from chromabridge.cli import app as cli_app
+from chromabridge.embedders import FakeEmbedder
 from chromabridge.server import MAX_K, create_app
 
 TOKEN = "s3cret-token-value"
@@ -42,14 +42,14 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def api(store_dir: Path, data_dir: Path) -> Iterator[httpx.Client]:
-    app = create_app(path=store_dir, embedder=HashEmbedder(), data_dir=data_dir)
+    app = create_app(path=store_dir, embedder=FakeEmbedder(), data_dir=data_dir)
     with serving(app) as url, httpx.Client(base_url=url, timeout=30) as client:
         yield client
 
 
 @pytest.fixture(scope="module")
 def locked(store_dir: Path) -> Iterator[str]:
-    app = create_app(path=store_dir, embedder=HashEmbedder(), token=TOKEN)
+    app = create_app(path=store_dir, embedder=FakeEmbedder(), token=TOKEN)
     with serving(app) as url:
         yield url
 
@@ -287,7 +287,7 @@ def test_serve_command_serves_the_store(store_dir: Path) -> None:
         proc.wait(timeout=10)
 
 
-class SlowEmbedder(HashEmbedder):
+class SlowEmbedder(FakeEmbedder):
     """Embeds queries slowly, as a remote model would."""
 
     def embed_query(self, text: str) -> list[float]:
@@ -314,7 +314,7 @@ def test_slow_queries_do_not_block_the_event_loop(store_dir: Path) -> None:
 def test_api_over_a_chroma_server(chroma_server: Any, collection_name: str) -> None:
     where = {"host": chroma_server.host, "port": chroma_server.port}
     fill(None, collection_name, **where)
-    app = create_app(embedder=HashEmbedder(), **where)
+    app = create_app(embedder=FakeEmbedder(), **where)
     with serving(app) as url, httpx.Client(base_url=url, timeout=30) as client:
         names = {c["name"] for c in client.get("/api/collections").json()["collections"]}
         assert collection_name in names

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 from server_support import HOSTILE, beir, fill, fill_dataset, serving
-from store_support import HashEmbedder
 
+from chromabridge.embedders import FakeEmbedder
 from chromabridge.server import create_app
 
 CHROMIUM = "/usr/bin/chromium"
@@ -39,7 +39,7 @@ def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     fill(root / "chroma")
     data = root / "data"
     fill_dataset(root / "chroma", beir(data), "eval-tiny")
-    app = create_app(path=root / "chroma", embedder=HashEmbedder(), data_dir=data)
+    app = create_app(path=root / "chroma", embedder=FakeEmbedder(), data_dir=data)
     with serving(app) as address:
         yield address
 
@@ -190,7 +190,7 @@ def test_eval_chart_and_map_render(page: Any, url: str, tmp_path: Path) -> None:
 
 def test_token_protected_server_asks_for_the_token(browser: Any, tmp_path: Path) -> None:
     fill(tmp_path / "chroma")
-    app = create_app(path=tmp_path / "chroma", embedder=HashEmbedder(), token="t0ken")
+    app = create_app(path=tmp_path / "chroma", embedder=FakeEmbedder(), token="t0ken")
     with serving(app) as address:
         page = browser.new_page()  # a new tab: empty session storage
         open_page(page, address + "/")

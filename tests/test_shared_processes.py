@@ -366,7 +366,7 @@ def test_shared_needs_a_directory() -> None:
 PIPELINE = r"""
 import json, os, signal, sys
 sys.path.insert(0, sys.argv[4])
-from store_support import HashEmbedder
+from chromabridge.embedders import FakeEmbedder
 from chromabridge import Pipeline
 from chromabridge.chunkers import RecursiveChunker
 from chromabridge.loaders import DirectoryLoader
@@ -375,7 +375,7 @@ from chromabridge.vectorstores.shared import server_info
 
 corpus, db, shared = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
 kill_at = int(os.environ.get("KILL_SERVER_AT_WRITE", "0"))
-embedder = HashEmbedder()
+embedder = FakeEmbedder()
 extra = {"shared": True, "idle": 2.0} if shared else {}
 store = ChromaStore("crash", embedder=embedder, path=db, **extra)
 store._batch_size = 2

@@ -9,21 +9,24 @@ import math
 import socket
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 import chromadb
 import numpy as np
 import pytest
-from store_support import DIM, HashEmbedder, deployment
+from store_support import DIM, deployment
 
 from chromabridge import Chunk, Hit
+from chromabridge.embedders import FakeEmbedder
 from chromabridge.errors import (
     CollectionDeletedError,
     ConfigError,
     EmbedderMismatchError,
     EmbeddingError,
     FilterError,
+    InputError,
     PartialWriteError,
     StoreError,
 )
@@ -56,7 +59,7 @@ def make_store(
     server = request.getfixturevalue("chroma_server") if mode == "server" else None
 
     def make(name: str | None = None, **kwargs: Any) -> ChromaStore:
-        kwargs.setdefault("embedder", HashEmbedder())
+        kwargs.setdefault("embedder", FakeEmbedder())
         return ChromaStore(name or collection_name, **deployment(mode, server, tmp_path), **kwargs)
 
     return make
@@ -118,7 +121,7 @@ async def test_nearest_is_query_without_records(
     assert len(pairs) == 4  # k beyond the collection's size: all of it
     only = await call(flavour, store, "nearest", "cats", k=4, where={"topic": {"$in": ["dogs"]}})
     assert [i for i, _ in only] == ["dogs-0"]
-    vector = HashEmbedder().embed_query("python")
+    vector = FakeEmbedder().embed_query("python")
     by_vector = await call(flavour, store, "nearest", embedding=vector, k=1)
     assert by_vector[0][0] == "python-0"
     with pytest.raises(ConfigError, match="exactly one"):
@@ -148,7 +151,7 @@ async def test_query_by_embedding_and_k_beyond_size(
 ) -> None:
     store = make_store()
     store.add(docs())
-    vector = HashEmbedder().embed_query("python language")
+    vector = FakeEmbedder().embed_query("python language")
     hits = await call(flavour, store, "query", embedding=vector, k=50)
     assert len(hits) == 4
     assert hits[0].chunk.id == "python-0"
@@ -158,12 +161,12 @@ def test_query_vector_checked_for_junk_nan_and_inf(collection_name: str) -> None
     store = ChromaStore(collection_name)
     store.add([Chunk.from_text("a", id="a"), Chunk.from_text("b", id="b")], np.eye(2, 4))
     for bad in (math.nan, math.inf, -math.inf):
-        with pytest.raises(EmbeddingError, match="NaN or inf"):
+        with pytest.raises(InputError, match="NaN or inf"):
             store.query(embedding=[1.0, bad, 0.0, 0.0], k=1)
     for junk in (["x", 1.0, 2.0, 3.0], "1.5", b"ab", {"a": 1}, [1.0, [2.0], 3.0, 4.0]):
-        with pytest.raises(EmbeddingError, match="flat sequence of numbers"):
+        with pytest.raises(InputError, match="flat sequence of numbers"):
             store.query(embedding=junk, k=1)
-        with pytest.raises(EmbeddingError, match="flat sequence of numbers"):
+        with pytest.raises(InputError, match="flat sequence of numbers"):
             store.as_langchain().similarity_search_by_vector(junk, k=1)
     # finite values whose float32 sum overflows are still a valid query
     huge = [3e38, 3e38, 0.0, 0.0]
@@ -262,7 +265,7 @@ async def test_async_is_native_on_server(
     chroma_server: Any, collection_name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = ChromaStore(
-        collection_name, host=chroma_server.host, port=chroma_server.port, embedder=HashEmbedder()
+        collection_name, host=chroma_server.host, port=chroma_server.port, embedder=FakeEmbedder()
     )
     assert store.is_async_native
 
@@ -280,7 +283,7 @@ async def test_async_is_native_on_server(
 
 async def test_injected_async_client(chroma_server: Any, collection_name: str) -> None:
     client = await chromadb.AsyncHttpClient(host=chroma_server.host, port=chroma_server.port)
-    store = ChromaStore(collection_name, client=client, embedder=HashEmbedder())
+    store = ChromaStore(collection_name, client=client, embedder=FakeEmbedder())
     await store.aadd(docs())
     assert [h.chunk.id for h in await store.aquery("dogs fetch balls", k=1)] == ["dogs-0"]
     with pytest.raises(ConfigError, match="only an async client"):
@@ -289,11 +292,12 @@ async def test_injected_async_client(chroma_server: Any, collection_name: str) -
 
 def test_injected_sync_client(collection_name: str) -> None:
     client = chromadb.EphemeralClient()
-    store = ChromaStore(collection_name, client=client, embedder=HashEmbedder())
+    store = ChromaStore(collection_name, client=client, embedder=FakeEmbedder())
     store.add(docs())
     assert client.get_collection(collection_name).count() == 4
 
 
+@pytest.mark.slow
 def test_one_add_of_25000_chunks(mode: str, make_store: Callable[..., ChromaStore]) -> None:
     if mode == "persistent":
         pytest.skip("same code path as in-memory; keeps the suite quick")
@@ -313,7 +317,7 @@ def test_one_add_of_25000_chunks(mode: str, make_store: Callable[..., ChromaStor
 @pytest.mark.parametrize("space", ["cosine", "l2", "ip"])
 def test_distance_spaces_and_scores(space: str, collection_name: str) -> None:
     store = ChromaStore(collection_name, distance=space, hnsw={"ef_search": 77})  # type: ignore[arg-type]
-    config = store.collection.configuration
+    config = store.collection.configuration_json
     assert config["hnsw"]["space"] == space and config["hnsw"]["ef_search"] == 77
     store.add(
         [Chunk.from_text("x", id="x"), Chunk.from_text("y", id="y")],
@@ -342,17 +346,19 @@ def test_existing_collection_keeps_its_space(tmp_path: Any, collection_name: str
 def test_embedder_guard_across_processes_worth_of_reopens(
     tmp_path: Any, collection_name: str
 ) -> None:
-    store = ChromaStore(collection_name, path=tmp_path, embedder=HashEmbedder(name="model-a"))
+    store = ChromaStore(collection_name, path=tmp_path, embedder=FakeEmbedder(name="model-a"))
     store.add(docs())
     assert store.collection.metadata["chromabridge:embedder"] == "model-a"
     assert store.collection.metadata["chromabridge:dimension"] == DIM
     del store
 
-    ChromaStore(collection_name, path=tmp_path, embedder=HashEmbedder(name="model-a"))
+    ChromaStore(collection_name, path=tmp_path, embedder=FakeEmbedder(name="model-a"))
     with pytest.raises(EmbedderMismatchError, match="filled by embedder 'model-a'"):
-        ChromaStore(collection_name, path=tmp_path, embedder=HashEmbedder(name="model-b"))
+        ChromaStore(collection_name, path=tmp_path, embedder=FakeEmbedder(name="model-b"))
     with pytest.raises(EmbedderMismatchError, match="64-dimensional"):
-        ChromaStore(collection_name, path=tmp_path, embedder=HashEmbedder(dim=32, name="model-a"))
+        ChromaStore(
+            collection_name, path=tmp_path, embedder=FakeEmbedder(dimension=32, name="model-a")
+        )
     # still intact after the refusals
     assert ChromaStore(collection_name, path=tmp_path).count() == 4
 
@@ -362,7 +368,46 @@ def test_guard_records_dimension_of_precomputed_vectors(collection_name: str) ->
     store.add([Chunk.from_text("a", id="a")], embeddings=[[0.1, 0.2, 0.3]])
     assert ChromaStore(collection_name).dimension == 3
     with pytest.raises(EmbedderMismatchError):
-        ChromaStore(collection_name, embedder=HashEmbedder())
+        ChromaStore(collection_name, embedder=FakeEmbedder())
+
+
+def test_cosine_score_of_an_exact_match_is_at_most_one(collection_name: str) -> None:
+    # LangChain warns about relevance scores above 1; float32 rounding used to give one.
+    store = ChromaStore(collection_name, embedder=FakeEmbedder())
+    texts = ["cats purr and sleep in the sun", "dogs bark", "chroma stores embeddings"]
+    store.add([Chunk.from_text(t, id=str(i)) for i, t in enumerate(texts)])
+    for text in texts:
+        best = store.query(text, k=1)[0]
+        assert best.score <= 1.0 and best.score == pytest.approx(1.0, abs=1e-6)
+
+
+def test_caller_mistakes_are_input_errors_and_embedder_faults_are_not(
+    collection_name: str,
+) -> None:
+    """InputError (a ValueError) says "fix your call"; StoreError is kept for Chroma."""
+    store = ChromaStore(collection_name, embedder=FakeEmbedder())
+    store.add([Chunk.from_text("kept", id="kept")])
+    mistakes: list[Callable[[], object]] = [
+        lambda: store.add("text"),  # type: ignore[arg-type]
+        lambda: store.add([Chunk.from_text("a", id="x"), Chunk.from_text("b", id="x")]),
+        lambda: store.add([Chunk.from_text("a", id="a")], embeddings=[[1.0, 2.0]]),
+        lambda: store.query(embedding=[math.nan] * DIM),
+        lambda: store.as_langchain().add_texts(["a", "b"], ids=["only-one"]),
+    ]
+    for mistake in mistakes:
+        with pytest.raises(InputError) as info:
+            mistake()
+        assert isinstance(info.value, ValueError) and not isinstance(info.value, StoreError)
+    assert [c.id for c in store.iter_chunks()] == ["kept"]
+
+    class NaNEmbedder(FakeEmbedder):
+        def embed_documents(self, texts: Any) -> list[list[float]]:
+            return [[math.nan] * DIM for _ in texts]
+
+    broken = ChromaStore(collection_name, embedder=NaNEmbedder())
+    with pytest.raises(EmbeddingError, match="NaN or inf") as failed:
+        broken.add([Chunk.from_text("new", id="new")])
+    assert not isinstance(failed.value, InputError)
 
 
 def test_wraps_a_chromadb_embedding_function(collection_name: str) -> None:
@@ -376,7 +421,13 @@ def test_wraps_a_chromadb_embedding_function(collection_name: str) -> None:
         def __call__(self, input: Documents) -> Embeddings:
             return [np.array([len(t), 1.0, 0.5], dtype=np.float32) for t in input]
 
-    store = ChromaStore(collection_name, embedder=MyCustomEmbeddingFunction(api_key="sk-secret"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        store = ChromaStore(
+            collection_name, embedder=MyCustomEmbeddingFunction(api_key="sk-secret")
+        )
+    # chromadb's default name() warns; asking it for an identity must not pass that on.
+    assert not [w for w in caught if "name()" in str(w.message)]
     store.add([Chunk.from_text("short", id="s"), Chunk.from_text("a much longer text", id="l")])
     assert store.query("tiny", k=1)[0].chunk.id == "s"
     assert "MyCustomEmbeddingFunction" in store.collection.metadata["chromabridge:embedder"]
@@ -448,24 +499,24 @@ async def test_rejected_batches_leave_collection_unchanged(
     before = snapshot(store)
 
     dup = [Chunk.from_text("x", id="same"), Chunk.from_text("y", id="same")]
-    with pytest.raises(StoreError, match="duplicate ids in one add: 'same'"):
+    with pytest.raises(InputError, match="duplicate ids in one add: 'same'"):
         await call(flavour, store, "add", dup)
 
     wrong = [Chunk.from_text("new", id="new")]
-    with pytest.raises(EmbeddingError, match=f"holds {DIM}-dimensional"):
+    with pytest.raises(InputError, match=f"holds {DIM}-dimensional"):
         await call(flavour, store, "add", wrong, embeddings=[[0.1, 0.2]])
 
-    with pytest.raises(EmbeddingError, match="NaN or inf"):
+    with pytest.raises(InputError, match="NaN or inf"):
         await call(flavour, store, "add", wrong, embeddings=[[math.nan] * DIM])
 
-    with pytest.raises(StoreError, match="ids must be non-empty strings"):
+    with pytest.raises(InputError, match="ids must be non-empty strings"):
         await call(flavour, store, "add", [Chunk(id=7, doc_id="d", text="t")])  # type: ignore[arg-type]
 
-    with pytest.raises(StoreError, match="empty text"):
+    with pytest.raises(InputError, match="empty text"):
         await call(flavour, store, "add", [Chunk.from_text("   ", id="blank")])
 
     for not_a_list in (None, "text", Chunk.from_text("one", id="one")):
-        with pytest.raises(StoreError, match="add\\(\\) takes a list of Chunks"):
+        with pytest.raises(InputError, match="add\\(\\) takes a list of Chunks"):
             await call(flavour, store, "add", not_a_list)
 
     with pytest.raises(ConfigError, match="lambda_mult must be a number"):
@@ -557,7 +608,7 @@ def test_new_ids_are_added_not_upserted(
     collection_name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The cheap path is taken: a first ingest adds, a re-ingest upserts."""
-    store = ChromaStore(collection_name, embedder=HashEmbedder())
+    store = ChromaStore(collection_name, embedder=FakeEmbedder())
     store.count()
     used: list[str] = []
     for name in ("add", "upsert"):
@@ -580,7 +631,7 @@ def test_metadata_is_normalised_on_write(collection_name: str) -> None:
         def __str__(self) -> str:
             return "a thing"
 
-    store = ChromaStore(collection_name, embedder=HashEmbedder())
+    store = ChromaStore(collection_name, embedder=FakeEmbedder())
     meta = {
         "author": {"name": "Ada", "langs": ["en", "fr"]},
         "tags": [],
@@ -627,7 +678,7 @@ async def test_change_listeners_see_every_write(
     await call(flavour, store, "add", docs())
     await call(flavour, store, "delete", ["cats-0"])
     await call(flavour, store, "delete", doc_id="dogs")
-    with pytest.raises(StoreError):  # a refused write notifies nobody
+    with pytest.raises(InputError):  # a refused write notifies nobody
         await call(
             flavour, store, "add", [Chunk.from_text("x", id="d"), Chunk.from_text("y", id="d")]
         )
@@ -651,7 +702,7 @@ async def test_metadata_only_get(make_store: Callable[..., ChromaStore], flavour
 
 
 def test_user_keys_named_like_bookkeeping_are_kept(collection_name: str) -> None:
-    store = ChromaStore(collection_name, embedder=HashEmbedder())
+    store = ChromaStore(collection_name, embedder=FakeEmbedder())
     chunk = Chunk(id="c", doc_id="doc", text="text", metadata={"end_char": 99, "doc_id": "doc"})
     store.add([chunk])
     stored = store.collection.get(ids=["c"])["metadatas"][0]

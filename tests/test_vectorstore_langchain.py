@@ -15,7 +15,7 @@ from langchain_core.vectorstores import VectorStore
 from langchain_tests.integration_tests import VectorStoreIntegrationTests
 from store_support import langchain_embeddings
 
-from chromabridge.errors import ConfigError, EmbedderMismatchError, FilterError, StoreError
+from chromabridge.errors import ConfigError, EmbedderMismatchError, FilterError, InputError
 from chromabridge.vectorstores import ChromaStore
 from chromabridge.vectorstores.langchain import LangChainVectorStore
 
@@ -175,6 +175,7 @@ def test_chroma_style_constructor(tmp_path: Any, collection_name: str) -> None:
     assert reopened.count() == 1
 
 
+@pytest.mark.slow
 def test_add_above_chromas_batch_limit(collection_name: str) -> None:
     store = LangChainVectorStore(collection_name, embedding_function=langchain_embeddings())
     n = 6000  # stock langchain_chroma fails above ~5,461 in one call
@@ -185,15 +186,15 @@ def test_add_above_chromas_batch_limit(collection_name: str) -> None:
 def test_bad_input(lc_store: LangChainVectorStore, collection_name: str) -> None:
     with pytest.raises(FilterError, match="'\\$like'"):
         lc_store.similarity_search("cats", filter={"kind": {"$like": "p%"}})
-    with pytest.raises(StoreError, match="ids must be non-empty strings"):
+    with pytest.raises(InputError, match="ids must be non-empty strings"):
         lc_store.add_texts(["x"], ids=[42])  # type: ignore[list-item]
-    with pytest.raises(StoreError, match="empty text"):
+    with pytest.raises(InputError, match="empty text"):
         lc_store.add_texts([""])
-    with pytest.raises(StoreError, match=r"metadatas\[1\] must be a dict, got str"):
+    with pytest.raises(InputError, match=r"metadatas\[1\] must be a dict, got str"):
         lc_store.add_texts(["x", "y"], [{"ok": 1}, "bad"])  # type: ignore[list-item]
-    with pytest.raises(StoreError, match="item 1 is a str, not a Document"):
+    with pytest.raises(InputError, match="item 1 is a str, not a Document"):
         lc_store.add_documents([Document(page_content="x"), "y"])  # type: ignore[list-item]
-    with pytest.raises(StoreError, match="item 0 is a dict, not a Document"):
+    with pytest.raises(InputError, match="item 0 is a dict, not a Document"):
         asyncio.run(lc_store.aadd_documents([{"page_content": "x"}]))  # type: ignore[list-item]
     with pytest.raises(ConfigError, match="ids must be a string or a list of strings"):
         lc_store.get_by_ids([1])  # type: ignore[list-item]

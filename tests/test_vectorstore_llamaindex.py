@@ -20,14 +20,14 @@ from llama_index.core.vector_stores.types import (
     VectorStoreQuery,
     VectorStoreQueryMode,
 )
-from store_support import HashEmbedder, llamaindex_embedding
+from store_support import llamaindex_embedding
 
+from chromabridge.embedders import FakeEmbedder
 from chromabridge.errors import (
     ConfigError,
     EmbedderMismatchError,
     FilterError,
     InputError,
-    StoreError,
 )
 from chromabridge.vectorstores import ChromaStore
 from chromabridge.vectorstores.llamaindex import LlamaIndexVectorStore, node_to_chunk
@@ -55,7 +55,7 @@ def node(node_id: str, text: str, doc: str, **meta: Any) -> TextNode:
         text=text,
         metadata=meta,
         relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=doc)},
-        embedding=HashEmbedder().embed_query(text),
+        embedding=FakeEmbedder().embed_query(text),
     )
 
 
@@ -130,7 +130,7 @@ def test_add_query_delete_roundtrip(vector_store: LlamaIndexVectorStore) -> None
     ]
     assert vector_store.add(nodes) == ["n1", "n2", "n3"]
     query = VectorStoreQuery(
-        query_embedding=HashEmbedder().embed_query("cats purr"), similarity_top_k=2
+        query_embedding=FakeEmbedder().embed_query("cats purr"), similarity_top_k=2
     )
     result = vector_store.query(query)
     assert result.ids is not None and result.ids[0] == "n1"
@@ -159,7 +159,7 @@ def test_mmr_mode(vector_store: LlamaIndexVectorStore) -> None:
         ]
     )
     query = VectorStoreQuery(
-        query_embedding=HashEmbedder().embed_query("cats purr"),
+        query_embedding=FakeEmbedder().embed_query("cats purr"),
         similarity_top_k=2,
         mode=VectorStoreQueryMode.MMR,
         mmr_threshold=0.2,
@@ -182,7 +182,7 @@ async def test_async_on_server(
     monkeypatch.setattr(asyncio, "to_thread", no_threads)
     await vector_store.async_add([node("n1", "cats purr", "cats"), node("n2", "dogs bark", "dogs")])
     result = await vector_store.aquery(
-        VectorStoreQuery(query_embedding=HashEmbedder().embed_query("dogs"), similarity_top_k=1)
+        VectorStoreQuery(query_embedding=FakeEmbedder().embed_query("dogs"), similarity_top_k=1)
     )
     assert result.ids == ["n2"]
     await vector_store.adelete("cats")
@@ -193,7 +193,7 @@ async def test_async_on_server(
 
 def test_bad_input(vector_store: LlamaIndexVectorStore, collection_name: str) -> None:
     vector_store.add([node("n1", "cats purr", "cats")])
-    empty = VectorStoreQuery(query_embedding=HashEmbedder().embed_query("x"), similarity_top_k=10)
+    empty = VectorStoreQuery(query_embedding=FakeEmbedder().embed_query("x"), similarity_top_k=10)
     assert vector_store.query(empty).ids == ["n1"]  # k beyond the collection
     with pytest.raises(FilterError, match="'is_empty'"):
         vector_store.query(
@@ -215,9 +215,9 @@ def test_bad_input(vector_store: LlamaIndexVectorStore, collection_name: str) ->
             )
         )
     for junk in ("text", None):
-        with pytest.raises(StoreError, match=f"item 1 is a {type(junk).__name__}, not a"):
+        with pytest.raises(InputError, match=f"item 1 is a {type(junk).__name__}, not a"):
             vector_store.add([node("n2", "dogs bark", "dogs"), junk])  # type: ignore[list-item]
-        with pytest.raises(StoreError, match="item 0 is a"):
+        with pytest.raises(InputError, match="item 0 is a"):
             asyncio.run(vector_store.async_add([junk]))  # type: ignore[list-item]
     with pytest.raises(ConfigError, match="doc_id must be a string or a list of strings"):
         vector_store.delete(5)  # type: ignore[arg-type]

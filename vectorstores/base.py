@@ -28,6 +28,7 @@ from chromabridge.errors import (
     ConfigError,
     EmbedderMismatchError,
     EmbeddingError,
+    InputError,
     StoreError,
 )
 
@@ -56,6 +57,11 @@ def check_k(k: object, what: str = "k") -> int:
     return k
 
 
+def vector_error(message: str, from_embedder: bool) -> ChromaBridgeError:
+    """Bad vectors: the embedder's failure, or the caller's mistake when they passed them."""
+    return EmbeddingError(message) if from_embedder else InputError(message)
+
+
 def configured_space(config: Mapping[str, Any] | None) -> Any:
     """The index space a chromadb collection configuration names, if any."""
     for index in ("hnsw", "spann"):
@@ -66,7 +72,9 @@ def configured_space(config: Mapping[str, Any] | None) -> Any:
 
 
 def _space_of(collection: Any) -> Space:
-    space = configured_space(collection.configuration)
+    # The raw JSON: `collection.configuration` warns (DeprecationWarning) on every read of a
+    # collection created with embedding_function=None, as ours are.
+    space = configured_space(getattr(collection, "configuration_json", None))
     if space in SPACES:
         return cast(Space, space)
     space = (collection.metadata or {}).get("hnsw:space", "l2")
@@ -107,7 +115,7 @@ class StoreBase:
     _space: Space
     _dimension: int | None
     _batch_size: int
-    _metadata: dict[str, Any]
+    _metadata: dict[str, Any]  # the collection's metadata: read at open, the guard extends it
     _collection: Any
     _async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any]
     _listeners: list[ChangeListener]
@@ -291,7 +299,7 @@ class StoreBase:
 
     # -- checks -------------------------------------------------------------------------------
 
-    def _mismatch(self, dim: int, what: str, from_embedder: bool) -> EmbeddingError:
+    def _mismatch(self, dim: int, what: str, from_embedder: bool) -> ChromaBridgeError:
         """Wrong-size vectors: the embedder's fault (a mismatch) or the caller's."""
         message = (
             f"{what} {dim} dimensions but collection {self.name!r} holds "
@@ -299,4 +307,4 @@ class StoreBase:
         )
         if from_embedder and self.embedder is not None:
             return EmbedderMismatchError(f"embedder {self.embedder.name!r}: {message}")
-        return EmbeddingError(message)
+        return InputError(message)

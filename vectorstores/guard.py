@@ -61,4 +61,4 @@ def record(
     if not update:
         return None
     meta.update(update)
-    return {k: v for k, v in meta.items() if not k.startswith("hnsw:")}
+    return meta

@@ -17,7 +17,7 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import VectorStore
 
-from chromabridge.errors import ConfigError, InputError, StoreError
+from chromabridge.errors import ConfigError, InputError
 from chromabridge.types import Chunk, Hit
 
 from .records import HIDDEN_KEYS, user_metadata
@@ -47,15 +47,15 @@ def _chunks(
 ) -> list[Chunk]:
     items = list(texts)
     if metadatas is not None and len(metadatas) != len(items):
-        raise StoreError(f"got {len(metadatas)} metadatas for {len(items)} texts")
+        raise InputError(f"got {len(metadatas)} metadatas for {len(items)} texts")
     if ids is not None and len(ids) != len(items):
-        raise StoreError(f"got {len(ids)} ids for {len(items)} texts")
+        raise InputError(f"got {len(ids)} ids for {len(items)} texts")
     chunks = []
     for n, text in enumerate(items):
         chunk_id = ids[n] if ids is not None and ids[n] is not None else str(uuid.uuid4())
         given_meta = metadatas[n] if metadatas is not None else None
         if given_meta is not None and not isinstance(given_meta, Mapping):
-            raise StoreError(f"metadatas[{n}] must be a dict, got {type(given_meta).__name__}")
+            raise InputError(f"metadatas[{n}] must be a dict, got {type(given_meta).__name__}")
         meta = dict(given_meta) if given_meta else {}
         given = meta.get("doc_id")
         doc_id = given if isinstance(given, str) and given else chunk_id
@@ -69,7 +69,7 @@ def _documents(documents: Iterable[Any]) -> list[Document]:
     items = list(documents)
     for position, document in enumerate(items):
         if not isinstance(document, Document):
-            raise StoreError(f"item {position} is a {type(document).__name__}, not a Document")
+            raise InputError(f"item {position} is a {type(document).__name__}, not a Document")
     return items
 
 

@@ -36,7 +36,7 @@ from llama_index.core.vector_stores.types import (
     VectorStoreQueryResult,
 )
 
-from chromabridge.errors import ConfigError, InputError, StoreError
+from chromabridge.errors import ConfigError, InputError
 from chromabridge.types import Chunk, Hit
 
 from .image_nodes import chunk_to_image_node, image_node_to_chunk
@@ -70,7 +70,7 @@ def _node_chunks(nodes: Sequence[BaseNode]) -> list[Chunk]:
     chunks = []
     for position, node in enumerate(nodes):
         if not isinstance(node, BaseNode):
-            raise StoreError(f"item {position} is a {type(node).__name__}, not a LlamaIndex node")
+            raise InputError(f"item {position} is a {type(node).__name__}, not a LlamaIndex node")
         chunks.append(node_to_chunk(node))
     return chunks
 

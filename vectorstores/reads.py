@@ -9,10 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from chromabridge.errors import ConfigError, EmbeddingError
+from chromabridge.errors import ConfigError, InputError
 from chromabridge.types import Chunk, Hit
 
-from .base import RECORD, Plan, StoreBase, check_k, first, one_call, strings
+from .base import RECORD, Plan, StoreBase, check_k, first, one_call, strings, vector_error
 from .filters import ChromaFilter, to_chroma_filter
 from .grouping import check_per_document, widened
 from .mmr import mmr_select
@@ -37,9 +37,9 @@ def _query_call(
     )
 
 
-def _not_numbers(vector: object, cause: Exception | None = None) -> EmbeddingError:
+def _not_numbers(vector: object, cause: Exception | None = None) -> InputError:
     detail = f" ({cause})" if cause is not None else ""
-    return EmbeddingError(
+    return InputError(
         f"a query vector must be a flat sequence of numbers, got {type(vector).__name__}{detail}"
     )
 
@@ -101,13 +101,15 @@ class StoreReads(StoreBase):
         except (TypeError, ValueError) as exc:
             raise _not_numbers(vector, exc) from exc
         if values.ndim != 1:
-            raise EmbeddingError(f"a query vector must be flat, got shape {values.shape}")
+            raise vector_error(
+                f"a query vector must be flat, got shape {values.shape}", from_embedder
+            )
         if self._dimension is not None and values.shape[0] != self._dimension:
             raise self._mismatch(values.shape[0], "the query vector has", from_embedder)
-        # one reduction on the usual path: NaN and inf survive a sum (an overflowing sum
-        # of finite values falls through to the exact test)
-        if not math.isfinite(values.sum()) and not np.isfinite(values).all():
-            raise EmbeddingError("the query vector has NaN or inf")
+        # one reduction: NaN and inf survive a sum, and a float64 sum of float32 values
+        # cannot overflow (nor warn that it did)
+        if not math.isfinite(values.sum(dtype=np.float64)):
+            raise vector_error("the query vector has NaN or inf", from_embedder)
         return values
 
     def _query_args(

@@ -1,4 +1,4 @@
-"""The stored record schema (DESIGN §3): Chunk <-> Chroma record, distance -> score.
+"""The stored record schema (docs/design.md §3): Chunk <-> record, distance -> score.
 
 Each chunk is one record whose metadata is the user's (normalised) plus bookkeeping (a
 user key of the same name holding another value is kept as ``user.<key>``):
@@ -166,4 +166,6 @@ def relevance(distance: float, space: Space) -> float:
     """
     if space == "l2":
         return 1.0 / (1.0 + max(distance, 0.0))
+    if space == "cosine":  # float32 rounding gives -1e-7 for an exact match: never above 1
+        return 1.0 - max(distance, 0.0)
     return 1.0 - distance

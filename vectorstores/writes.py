@@ -12,13 +12,14 @@ from chromabridge.errors import (
     ChromaBridgeError,
     ConfigError,
     EmbeddingError,
+    InputError,
     PartialWriteError,
     StoreError,
 )
 from chromabridge.types import Chunk
 
 from . import guard
-from .base import RECORD, Plan, StoreBase, strings
+from .base import RECORD, Plan, StoreBase, strings, vector_error
 from .filters import to_chroma_filter
 from .records import chunk_metadata
 
@@ -47,9 +48,9 @@ def _exact_ids(ids: list[str] | None, where: Any, doc_id: Any) -> list[str] | No
 
 
 def _listed(chunks: Iterable[Chunk]) -> list[Chunk]:
-    """`add`'s argument as a list (read here, in the caller's thread), or a `StoreError`."""
+    """`add`'s argument as a list (read here, in the caller's thread), or an `InputError`."""
     if isinstance(chunks, (str, bytes, Chunk)) or not isinstance(chunks, Iterable):
-        raise StoreError(f"add() takes a list of Chunks, got {type(chunks).__name__}")
+        raise InputError(f"add() takes a list of Chunks, got {type(chunks).__name__}")
     return list(chunks)
 
 
@@ -92,7 +93,7 @@ class StoreWrites(StoreBase):
             )
         for chunk in chunks:
             if not chunk.text.strip():
-                raise StoreError(
+                raise InputError(
                     f"chunk {chunk.id!r} has empty text; there is nothing to embed "
                     "(pass embeddings= to store an embedding-only record)"
                 )
@@ -104,19 +105,19 @@ class StoreWrites(StoreBase):
         duplicates: list[str] = []
         for position, chunk in enumerate(items):
             if not isinstance(chunk, Chunk):
-                raise StoreError(f"item {position} is a {type(chunk).__name__}, not a Chunk")
+                raise InputError(f"item {position} is a {type(chunk).__name__}, not a Chunk")
             if not isinstance(chunk.id, str) or not chunk.id:
-                raise StoreError(
+                raise InputError(
                     f"item {position} has id {chunk.id!r}; ids must be non-empty strings"
                 )
             if not isinstance(chunk.text, str):
-                raise StoreError(f"chunk {chunk.id!r} has text of type {type(chunk.text).__name__}")
+                raise InputError(f"chunk {chunk.id!r} has text of type {type(chunk.text).__name__}")
             if chunk.id in seen:
                 duplicates.append(chunk.id)
             seen.add(chunk.id)
         if duplicates:
             shown = ", ".join(repr(d) for d in duplicates[:5])
-            raise StoreError(
+            raise InputError(
                 f"duplicate ids in one add: {shown}"
                 + (f" and {len(duplicates) - 5} more" if len(duplicates) > 5 else "")
                 + "; nothing was written"
@@ -129,13 +130,15 @@ class StoreWrites(StoreBase):
         try:
             matrix = np.asarray(vectors, dtype=np.float32)
         except (TypeError, ValueError) as exc:
-            raise EmbeddingError(
+            raise vector_error(
                 "embeddings are ragged or not numeric: every vector must have the same "
-                "number of floats"
+                "number of floats",
+                from_embedder,
             ) from exc
         if matrix.ndim != 2 or matrix.shape[0] != len(chunks):
-            raise EmbeddingError(
-                f"got {matrix.shape[0] if matrix.ndim else 0} embeddings for {len(chunks)} chunks"
+            raise vector_error(
+                f"got {matrix.shape[0] if matrix.ndim else 0} embeddings for {len(chunks)} chunks",
+                from_embedder,
             )
         dim = matrix.shape[1]
         expected = self._dimension
@@ -143,7 +146,9 @@ class StoreWrites(StoreBase):
             raise self._mismatch(dim, "embeddings have", from_embedder)
         if not np.isfinite(matrix).all():
             row = int(np.argwhere(~np.isfinite(matrix))[0][0])
-            raise EmbeddingError(f"embedding for chunk {chunks[row].id!r} has NaN or inf")
+            raise vector_error(
+                f"embedding for chunk {chunks[row].id!r} has NaN or inf", from_embedder
+            )
         return matrix
 
     def _add_plan(
