@@ -259,7 +259,9 @@ def test_serve_refuses_a_public_bind_without_token() -> None:
 
 
 @pytest.mark.slow
-def test_serve_command_serves_the_store(store_dir: Path) -> None:
+def test_serve_command_serves_the_store(tmp_path: Path) -> None:
+    store_dir = tmp_path / "chroma"
+    fill(store_dir).close()  # the server process below needs the directory to itself
     port = free_port()
     proc = subprocess.Popen(
         [

@@ -455,8 +455,8 @@ class LangChainVectorStore(VectorStore):
     def similarity_search_by_image_with_relevance_score(
         self, uri: str, k: int = 4, filter: Any = None, **kwargs: Any
     ) -> list[tuple[Document, float]]:
-        """`similarity_search_by_image` with the scores of
-        `similarity_search_by_vector_with_relevance_scores`."""
+        """`similarity_search_by_image` with Chroma's distance (lower is better), as
+        `langchain_chroma` returns despite the name."""
         vector = self.store.image_vector(uri)
         return self.similarity_search_by_vector_with_relevance_scores(
             vector, k=k, filter=filter, **kwargs

@@ -72,8 +72,10 @@ class Catalog:
         from chromabridge.vectorstores.clients import connect
 
         self._deployment = dict(deployment)
+        self._connection = None  # ours to close: the directory lock or shared registration
         if "client" not in self._deployment:
-            self._deployment = {"client": connect(**self._deployment).sync}
+            self._connection = connect(**self._deployment)
+            self._deployment = {"client": self._connection.sync}
         self.client: Any = self._deployment["client"]
         self._embedder = embedder
         self._lock = threading.Lock()
@@ -126,6 +128,8 @@ class Catalog:
             for retriever in self._hybrid.values():
                 retriever.close()
             self._hybrid.clear()
+            if self._connection is not None:
+                self._connection.close()
 
     # -- reads --------------------------------------------------------------------------
 
