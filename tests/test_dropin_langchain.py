@@ -17,6 +17,7 @@ from langchain_core.documents import Document
 from store_support import langchain_embeddings
 
 from chromabridge.errors import ConfigError, InputError, StoreError
+from chromabridge.vectorstores.base import configuration
 from chromabridge.vectorstores.langchain import LangChainVectorStore
 
 TEXTS = [
@@ -126,7 +127,7 @@ def test_reset_collection_empties_and_keeps_the_store_usable(make: Factory) -> N
     store.add_texts(TEXTS, METAS, IDS)
     store.reset_collection()
     assert store._collection.count() == 0
-    assert store._collection.configuration["hnsw"]["space"] == "l2"
+    assert configuration(store._collection)["hnsw"]["space"] == "l2"
     store.add_texts(["after the reset"], ids=["r"])
     assert [d.id for d in store.similarity_search("reset", k=1)] == ["r"]
 
@@ -158,7 +159,7 @@ def test_distance_arguments_and_relevance_match_stock(
     client: chromadb.ClientAPI, collection_name: str, space_args: dict[str, Any]
 ) -> None:
     stock, ours = both(client, collection_name, **space_args)
-    assert ours._collection.configuration["hnsw"] == stock._collection.configuration["hnsw"]
+    assert configuration(ours._collection)["hnsw"] == configuration(stock._collection)["hnsw"]
     query = "cats and the sun"
     pairs = [
         (

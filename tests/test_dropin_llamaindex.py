@@ -16,6 +16,7 @@ from store_support import llamaindex_embedding
 
 from chromabridge.errors import ConfigError, InputError
 from chromabridge.vectorstores import ChromaStore
+from chromabridge.vectorstores.base import configuration
 from chromabridge.vectorstores.llamaindex import LlamaIndexVectorStore
 
 CLASSES = [ChromaVectorStore, LlamaIndexVectorStore]
@@ -81,7 +82,7 @@ def test_from_params_persist_dir_and_collection_kwargs(
     assert vector_store.persist_dir == str(tmp_path)
     assert vector_store.collection_kwargs == kwargs
     collection = chromadb.PersistentClient(path=str(tmp_path)).get_collection(collection_name)
-    assert collection.configuration["hnsw"]["space"] == "cosine"
+    assert configuration(collection)["hnsw"]["space"] == "cosine"
     assert collection.metadata["team"] == "search"
 
 
@@ -90,8 +91,8 @@ def test_collection_kwargs_configuration(cls: Any, tmp_path: Path, collection_na
     kwargs = {"configuration": {"hnsw": {"space": "ip", "ef_search": 40}}}
     cls.from_params(collection_name, persist_dir=str(tmp_path), collection_kwargs=kwargs)
     collection = chromadb.PersistentClient(path=str(tmp_path)).get_collection(collection_name)
-    assert collection.configuration["hnsw"]["space"] == "ip"
-    assert collection.configuration["hnsw"]["ef_search"] == 40
+    assert configuration(collection)["hnsw"]["space"] == "ip"
+    assert configuration(collection)["hnsw"]["ef_search"] == 40
 
 
 @pytest.mark.server

@@ -13,6 +13,7 @@ from chromabridge.embedders import FakeEmbedder
 from chromabridge.errors import InputError
 from chromabridge.types import Chunk
 from chromabridge.vectorstores import ChromaStore
+from chromabridge.vectorstores.base import configuration
 
 
 @pytest.fixture(params=["memory", "persistent", pytest.param("server", marks=pytest.mark.server)])
@@ -27,7 +28,7 @@ def made(request: pytest.FixtureRequest, tmp_path: Path, collection_name: str) -
 def _hnsw(store: ChromaStore, kwargs: dict[str, Any]) -> dict[str, Any]:
     """The settings as a fresh store object (another client, unless in-memory) reads them."""
     fresh = ChromaStore(store.name, embedder=FakeEmbedder(), **kwargs)
-    return dict(fresh.collection.configuration["hnsw"])
+    return dict(configuration(fresh.collection)["hnsw"])
 
 
 async def test_tune_changes_search_settings(made: Any) -> None:

@@ -71,10 +71,17 @@ def configured_space(config: Mapping[str, Any] | None) -> Any:
     return None
 
 
+def configuration(collection: Any) -> dict[str, Any]:
+    """A collection's configuration as Chroma stored it (`{"hnsw": {...}, ...}`).
+
+    The raw JSON: `collection.configuration` warns (DeprecationWarning) on every read of a
+    collection created with embedding_function=None, as ours are.
+    """
+    return dict(getattr(collection, "configuration_json", None) or {})
+
+
 def _space_of(collection: Any) -> Space:
-    # The raw JSON: `collection.configuration` warns (DeprecationWarning) on every read of a
-    # collection created with embedding_function=None, as ours are.
-    space = configured_space(getattr(collection, "configuration_json", None))
+    space = configured_space(configuration(collection))
     if space in SPACES:
         return cast(Space, space)
     space = (collection.metadata or {}).get("hnsw:space", "l2")

@@ -33,7 +33,7 @@ from chromabridge.errors import ChromaBridgeError, ConfigError, EmbeddingError, 
 from chromabridge.types import DIMENSION_KEY, EMBEDDER_KEY
 
 from . import guard
-from .base import Plan, StoreBase
+from .base import Plan, StoreBase, configuration
 
 if TYPE_CHECKING:
     import numpy as np
@@ -106,7 +106,7 @@ class StoreLifecycle(StoreBase):
         from .store import ChromaStore
 
         collection = self._require_sync()
-        hnsw = dict((collection.configuration or {}).get("hnsw") or {})
+        hnsw = dict(configuration(collection).get("hnsw") or {})
         metadata = {**_user_metadata(collection.metadata), REEMBED_OF: self.name}
         shadow = ChromaStore(
             name,

@@ -18,11 +18,12 @@ On a SPANN collection (Chroma Cloud) `ef_search` and `search_nprobe` are tunable
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any
 
 from chromabridge.errors import InputError
 
-from .base import Plan, StoreBase
+from .base import Plan, StoreBase, configuration
 
 __all__ = ["HNSW_TUNABLE", "StoreTuning"]
 
@@ -60,8 +61,8 @@ def _check(settings: dict[str, Any], allowed: dict[str, tuple[type, float]], ind
             raise InputError(f"{name} must be {kind.__name__} >= {low:g}, got {value!r}")
 
 
-def _index_kind(configuration: Any) -> str:
-    return "spann" if (configuration or {}).get("spann") else "hnsw"
+def _index_kind(config: Mapping[str, Any]) -> str:
+    return "spann" if config.get("spann") else "hnsw"
 
 
 class StoreTuning(StoreBase):
@@ -80,12 +81,12 @@ class StoreTuning(StoreBase):
         `store.tune(ef_search=200)`; returns what was set. Refused settings raise
         `InputError` naming them, before anything changes."""
         collection = self._require_sync()
-        return self._run(self._tune_plan(_index_kind(collection.configuration), settings))
+        return self._run(self._tune_plan(_index_kind(configuration(collection)), settings))
 
     async def atune(self, **settings: Any) -> dict[str, Any]:
         """Async `tune`."""
         if not self.is_async_native:
             return await asyncio.to_thread(lambda: self.tune(**settings))
         collection = await self._acollection()
-        kind = _index_kind(collection.configuration)
+        kind = _index_kind(configuration(collection))
         return await self._adrive(self._tune_plan(kind, settings), collection)
