@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import signal
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -40,6 +41,10 @@ __all__ = ["Budget", "Outcome", "WorkerPool", "failed", "load_one"]
 _STARTED = "started"
 #: How long a worker may take to exit after its pipe is closed, before it is killed.
 _EXIT_GRACE = 2.0
+#: How often the parent samples a busy worker's peak memory under a memory budget.
+_SAMPLE_EVERY = 0.25
+#: Deaths that native code dies when an allocation fails (C++ `std::bad_alloc` aborts).
+_ALLOCATION_DEATHS = frozenset({signal.SIGABRT, signal.SIGSEGV, signal.SIGBUS, signal.SIGKILL})
 
 FileSource = FileLoader | TextLoader
 
@@ -141,8 +146,20 @@ def _budgeted(loader: FileSource, memory: int | None) -> tuple[Outcome, bool]:
     return failed(loader, error, peak), True  # a fresh process: no half-freed heap
 
 
+def _warm_up() -> None:
+    """Pay unstructured's one-off costs (imports, spaCy's model) before the first file's
+    clock and memory budget start: they are the worker's, not the file's."""
+    with contextlib.suppress(Exception):
+        from unstructured.partition.text import partition_text
+
+        partition_text(text="Warm up the worker. It loads the sentence model once.")
+
+
 def _serve(conn: Connection, memory: int | None) -> None:
     """A worker's loop: one loader in, `_STARTED`, one `Outcome` out, until the pipe closes."""
+    from chromabridge.loaders.base import normalize
+
+    normalize({})  # imports chromadb's metadata types: every document needs them
     warmed = False
     while True:
         try:
@@ -150,9 +167,7 @@ def _serve(conn: Connection, memory: int | None) -> None:
         except (EOFError, OSError):
             return
         if not warmed and isinstance(loader, FileLoader):
-            # unstructured's import (seconds, hundreds of MB) is not the first file's cost.
-            with contextlib.suppress(ImportError):
-                import unstructured.partition.auto  # noqa: F401
+            _warm_up()
             warmed = True
         _reset_peak()
         conn.send(_STARTED)
@@ -183,6 +198,12 @@ class _Worker:
         child.close()
         self.slot: _Slot | None = None
         self.started: float | None = None
+        #: Peak RSS seen by the parent while the current file loads (bytes).
+        self.peak = 0
+
+    def sample(self) -> int:
+        self.peak = max(self.peak, _status(self.process.pid or 0, "VmHWM"))
+        return self.peak
 
     def stop(self) -> None:
         """Kill at once if busy, else let it exit on the closed pipe."""
@@ -274,20 +295,26 @@ class WorkerPool:
         timeout = self.budget.timeout
         deadlines = [w.started + timeout for w in busy if w.started is not None and timeout]
         delay = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
+        if self.budget.memory:  # native code may die of a failed allocation: sample first
+            delay = _SAMPLE_EVERY if delay is None else min(delay, _SAMPLE_EVERY)
         ready = wait([w.conn for w in busy], delay)
         now = time.monotonic()
         for worker in busy:
             slot = worker.slot
             assert slot is not None and slot.loader is not None
+            if self.budget.memory and worker.started is not None:
+                worker.sample()
             if worker.conn in ready:
                 try:
                     message = worker.conn.recv()
                 except (EOFError, OSError):
-                    slot.outcome = failed(slot.loader, self._crash(worker, slot.loader))
+                    error = self._crash(worker, slot.loader)
+                    slot.outcome = failed(slot.loader, error, worker.peak)
+                    self.peak_rss = max(self.peak_rss, worker.peak)
                     self._retire(worker)
                     continue
                 if message == _STARTED:
-                    worker.started = now
+                    worker.started, worker.peak = now, 0
                     continue
                 slot.outcome = message
                 self.peak_rss = max(self.peak_rss, message.peak_rss)
@@ -295,7 +322,7 @@ class WorkerPool:
                 if isinstance(message.error, FileMemoryError):
                     self._retire(worker)
             elif timeout and worker.started is not None and now - worker.started >= timeout:
-                peak = _status(worker.process.pid or 0, "VmHWM")
+                peak = worker.sample()
                 error = FileTimeoutError(
                     f"{slot.loader.source}: still parsing after {now - worker.started:.1f} s, "
                     f"over file_timeout={timeout:g} s; its worker was stopped and replaced "
@@ -311,11 +338,20 @@ class WorkerPool:
         worker.stop()
         self._workers.remove(worker)
 
-    @staticmethod
-    def _crash(worker: _Worker, loader: FileSource) -> WorkerCrashError:
+    def _crash(self, worker: _Worker, loader: FileSource) -> LoaderError:
         worker.process.join(_EXIT_GRACE)
         code = worker.process.exitcode
         how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+        memory = self.budget.memory
+        if memory and code is not None and -code in _ALLOCATION_DEATHS:
+            return FileMemoryError(
+                f"the worker died ({how}) loading {loader.source} under "
+                f"file_memory={memory} bytes ({memory / 2**20:.0f} MiB), resident at least "
+                f"{worker.peak / 2**20:.0f} MiB: native parser code dies this way when an "
+                "allocation past the budget fails; raise file_memory if the file is genuine",
+                limit="file_memory",
+                measured=worker.peak,
+            )
         return WorkerCrashError(
             f"the worker process died ({how}) while loading {loader.source}: a crashing "
             "parser or the kernel's out-of-memory killer; a fresh worker takes the next file"
