@@ -183,10 +183,14 @@ class DirectoryLoader(Loader):
                 continue
             rel = Path(entry.path).relative_to(self.root).as_posix()
             try:
+                is_link = entry.is_symlink()
                 is_dir = entry.is_dir()
                 is_file = not is_dir and entry.is_file()
-                is_link = entry.is_symlink()
-            except OSError:
+            except OSError as exc:  # a symlink loop (ELOOP), a name too long...
+                if not self.exclude.matches(rel):
+                    error = LoaderError(f"cannot follow {entry.path}: {exc.strerror or exc}")
+                    error.__cause__ = exc
+                    yield self._failure(entry.path, error)
                 continue
             if is_dir:
                 wanted = self.recursive and not self.exclude.matches(rel)
