@@ -207,6 +207,12 @@ def ingest(
     ] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 256,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Parsing processes.")] = 1,
+    file_timeout: Annotated[
+        float, typer.Option("--file-timeout", min=0.1, help="Seconds one file may take to parse.")
+    ] = 300.0,
+    file_memory: Annotated[
+        int, typer.Option("--file-memory", min=1, help="MiB one file may take to parse.")
+    ] = 4096,
     as_json: JsonOpt = False,
 ) -> None:
     """Load, chunk, embed and store files; unchanged files are skipped.
@@ -226,7 +232,10 @@ def ingest(
             cutter = make_chunker(chunker, store.embedder)
         except ConfigError as exc:
             _usage(str(exc), "--chunker")
-        loaders = make_loaders(paths, include=include, exclude=exclude, workers=workers)
+        budgets = {"file_timeout": file_timeout, "file_memory": file_memory * 2**20}
+        loaders = make_loaders(
+            paths, include=include, exclude=exclude, workers=workers, budgets=budgets
+        )
         try:
             pipeline = Pipeline(
                 loaders, cutter, None, store, mode=mode.value, batch_size=batch_size

@@ -127,8 +127,11 @@ def make_loaders(
     include: list[str] | None = None,
     exclude: list[str] | None = None,
     workers: int = 1,
+    budgets: dict[str, Any] | None = None,
 ) -> list[Any]:
-    """One loader per path: a directory tree, a text/markdown file, or any other file."""
+    """One loader per path: a directory tree, a text/markdown file, or any other file.
+
+    `budgets` (`file_timeout`, `file_memory`) hold each file of a directory to its limits."""
     from chromabridge.loaders import DirectoryLoader, FileLoader, TextLoader
     from chromabridge.loaders.text import TEXT_SUFFIXES
 
@@ -137,7 +140,11 @@ def make_loaders(
         if path.is_dir():
             loaders.append(
                 DirectoryLoader(
-                    path, include=include or None, exclude=exclude or (), workers=workers
+                    path,
+                    include=include or None,
+                    exclude=exclude or (),
+                    workers=workers,
+                    **(budgets or {}),
                 )
             )
         elif path.is_file():

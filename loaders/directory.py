@@ -214,10 +214,10 @@ class DirectoryLoader(Loader):
                 error = LoaderError(f"{entry.path} is a broken symlink or not a file; fix it")
                 yield self._failure(entry.path, error)
             else:  # a FIFO, socket or device: never opened (a FIFO would block forever)
-                what = NotRegularFileError(
+                special = NotRegularFileError(
                     f"{entry.path} is a named pipe, socket or device, not a file; not read"
                 )
-                yield self._failure(entry.path, what)
+                yield self._failure(entry.path, special)
         for entry in subdirs:
             real = os.path.realpath(entry.path)
             if not _inside(real, root_real):
