@@ -18,12 +18,16 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import os
 import signal
+import socket
+import subprocess
+import sys
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
-from multiprocessing import get_context
+from multiprocessing import get_context, spawn
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
@@ -44,7 +48,11 @@ _EXIT_GRACE = 2.0
 #: How often the parent samples a busy worker's peak memory under a memory budget.
 _SAMPLE_EVERY = 0.25
 #: Deaths that native code dies when an allocation fails (C++ `std::bad_alloc` aborts).
-_ALLOCATION_DEATHS = frozenset({signal.SIGABRT, signal.SIGSEGV, signal.SIGBUS, signal.SIGKILL})
+_ALLOCATION_DEATHS = frozenset(
+    getattr(signal, name)
+    for name in ("SIGABRT", "SIGSEGV", "SIGBUS", "SIGKILL")
+    if hasattr(signal, name)
+)
 
 FileSource = FileLoader | TextLoader
 
@@ -166,6 +174,10 @@ def _serve(conn: Connection, memory: int | None) -> None:
             loader = conn.recv()
         except (EOFError, OSError):
             return
+        except Exception as exc:  # a loader class this process cannot import (__main__)
+            conn.send(_STARTED)
+            conn.send(f"cannot load this file in a worker process: {type(exc).__name__}: {exc}")
+            continue
         if not warmed and isinstance(loader, FileLoader):
             _warm_up()
             warmed = True
@@ -186,16 +198,60 @@ def _serve(conn: Connection, memory: int | None) -> None:
             return
 
 
+class _Child:
+    """A worker started as a fresh interpreter running only this module: unlike
+    multiprocessing's spawn it never re-runs the caller's `__main__`, so a script needs
+    no ``if __name__ == "__main__":`` guard to load a directory."""
+
+    def __init__(self, memory: int | None) -> None:
+        ours, theirs = socket.socketpair()
+        code = f"from {__name__} import _main; _main({theirs.fileno()}, {memory!r})"
+        with theirs:
+            self._popen = subprocess.Popen(
+                [spawn.get_executable(), "-c", code], pass_fds=[theirs.fileno()]
+            )
+        self.conn = Connection(ours.detach())
+        self.conn.send(list(sys.path))  # so loaders pickled by reference import there too
+        self.pid: int | None = self._popen.pid
+
+    @property
+    def exitcode(self) -> int | None:
+        return self._popen.poll()
+
+    def is_alive(self) -> bool:
+        return self._popen.poll() is None
+
+    def kill(self) -> None:
+        self._popen.kill()
+
+    def join(self, timeout: float | None = None) -> None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._popen.wait(timeout)
+
+
+def _main(fd: int, memory: int | None) -> None:
+    """Entry point of a `_Child`: take the parent's import path, then serve."""
+    conn = Connection(fd)
+    sys.path[:] = conn.recv()
+    _serve(conn, memory)
+
+
 class _Worker:
     """One worker process and the file it is on."""
 
-    def __init__(self, context: Any, memory: int | None) -> None:
-        self.conn, child = context.Pipe()
-        self.process = context.Process(
-            target=_serve, args=(child, memory), daemon=True, name="chromabridge-loader"
-        )
-        self.process.start()
-        child.close()
+    def __init__(self, mp_context: str | None, memory: int | None) -> None:
+        self.process: Any
+        if mp_context in (None, "spawn") and os.name == "posix":
+            self.process = _Child(memory)
+            self.conn = self.process.conn
+        else:  # "fork", "forkserver", or no fd passing (Windows): multiprocessing
+            context: Any = get_context(mp_context)
+            self.conn, child = context.Pipe()
+            self.process = context.Process(
+                target=_serve, args=(child, memory), daemon=True, name="chromabridge-loader"
+            )
+            self.process.start()
+            child.close()
         self.slot: _Slot | None = None
         self.started: float | None = None
         #: Peak RSS seen by the parent while the current file loads (bytes).
@@ -228,7 +284,7 @@ class WorkerPool:
     def __init__(self, size: int, budget: Budget, mp_context: str | None = None) -> None:
         self.size = size
         self.budget = budget
-        self._context = get_context(mp_context)
+        self._mp_context = mp_context
         self._workers: list[_Worker] = []
         #: Largest per-file peak RSS a worker reported (bytes).
         self.peak_rss = 0
@@ -271,7 +327,7 @@ class WorkerPool:
             if worker is None:
                 if len(self._workers) >= self.size:
                     return
-                worker = _Worker(self._context, self.budget.memory)
+                worker = _Worker(self._mp_context, self.budget.memory)
                 self._workers.append(worker)
             slot = waiting.popleft()
             assert slot.loader is not None
@@ -316,6 +372,8 @@ class WorkerPool:
                 if message == _STARTED:
                     worker.started, worker.peak = now, 0
                     continue
+                if isinstance(message, str):  # the worker could not unpickle the loader
+                    message = failed(slot.loader, LoaderError(f"{slot.loader.source}: {message}"))
                 slot.outcome = message
                 self.peak_rss = max(self.peak_rss, message.peak_rss)
                 worker.slot = worker.started = None
