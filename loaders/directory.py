@@ -61,9 +61,9 @@ class DirectoryLoader(Loader):
     `include_hidden`. `.txt` / `.md` files go through `TextLoader` (verbatim text, no
     unstructured) when `mode` is not ``"elements"`` and `text_fast_path` is on.
 
-    Files are loaded in `workers` worker processes (``"spawn"`` by default: safe in
-    threaded programs; scripts need the usual ``if __name__ == "__main__":`` guard), even
-    with ``workers=1``, so that each file can be held to `file_timeout` seconds and
+    Files are loaded in `workers` worker processes (with ``mp_context="spawn"``, the
+    default, fresh interpreters that never re-run the caller's ``__main__``), even with
+    ``workers=1``, so that each file can be held to `file_timeout` seconds and
     `file_memory` bytes: a file over either becomes a `FileTimeoutError` /
     `FileMemoryError` in the report and a fresh worker takes the rest. With both budgets
     None and ``workers=1`` files load in this process. Zip containers over
