@@ -46,8 +46,8 @@ def check_archive(
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError):
-        return  # not readable as zip: the parser reports it as corrupt, with its own words
+    except Exception:  # any zip-reader error on garbage: the parser reports it, in its words
+        return
     total = sum(m.file_size for m in members)
     if max_uncompressed_size is not None and total > max_uncompressed_size:
         raise ArchiveLimitError(
@@ -77,5 +77,5 @@ def check_archive(
 def _is_zip(path: Path) -> bool:
     try:
         return zipfile.is_zipfile(path)
-    except OSError:
+    except Exception:  # unreadable or garbage: not a zip to check
         return False
