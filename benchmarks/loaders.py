@@ -8,7 +8,10 @@ missing and running as root). Contenders, each in a fresh process so import cost
 peak memory are their own:
 
 - `chromabridge workers=1` and `workers=N`: `DirectoryLoader(root, include=["*.html"])`,
-  one document per file (`mode="single"`), PDF-irrelevant `strategy="fast"`.
+  one document per file (`mode="single"`), PDF-irrelevant `strategy="fast"`, with the
+  default per-file budgets (a worker process even for workers=1); `no budgets` is
+  workers=1 with `file_timeout=None, file_memory=None`, loading in the process itself,
+  as before budgets existed. The last table is their throughput ratio.
 - `langchain-unstructured`: `UnstructuredLoader(file_path=[every file])`, LangChain's
   current unstructured integration (one document per element, sequential), fed the same
   sorted file list. The older `langchain_community` DirectoryLoader + UnstructuredFileLoader
@@ -46,11 +49,12 @@ def ensure_corpus() -> list[Path]:
     return sorted(CORPUS.rglob("*.html"))
 
 
-def run_ours(root: Path, files: list[Path], workers: int) -> dict[str, int]:
+def run_ours(root: Path, files: list[Path], workers: int, budgets: bool = True) -> dict[str, int]:
     from chromabridge.loaders import DirectoryLoader
 
     wanted = {p.relative_to(root).as_posix() for p in files}
-    loader = DirectoryLoader(root, include=sorted(wanted), workers=workers)
+    off = {} if budgets else {"file_timeout": None, "file_memory": None}
+    loader = DirectoryLoader(root, include=sorted(wanted), workers=workers, **off)
     docs = sum(1 for _ in loader.lazy_load())
     return {"documents": docs, "failures": len(loader.report)}
 
@@ -88,7 +92,7 @@ def child(args: argparse.Namespace) -> None:
     if args.contender == "langchain":
         result = run_langchain(files)
     else:
-        result = run_ours(CORPUS, files, args.workers)
+        result = run_ours(CORPUS, files, args.workers, budgets=args.contender == "ours")
     seconds = time.perf_counter() - start
     done.set()
     sampler.join()
@@ -110,7 +114,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=0, help="first N files (0: all)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
-    parser.add_argument("--child", choices=["ours", "langchain"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--child", choices=["ours", "ours-unbudgeted", "langchain"], help=argparse.SUPPRESS
+    )
     parser.add_argument("--files", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -128,6 +134,7 @@ def main() -> None:
         rows = [
             (f"chromabridge workers={args.workers}", measure("ours", args.workers, file_list)),
             ("chromabridge workers=1", measure("ours", 1, file_list)),
+            ("chromabridge workers=1 no budgets", measure("ours-unbudgeted", 1, file_list)),
             ("langchain-unstructured", measure("langchain", 1, file_list)),
         ]
     finally:
@@ -146,6 +153,10 @@ def main() -> None:
             f"{len(files) / r['seconds']:.2f} | {size / 1e6 / r['seconds']:.2f} | "
             f"{r['peak_rss'] / 2**20:.0f} | {base / r['seconds']:.2f}x |"
         )
+    on, off = rows[1][1]["seconds"], rows[2][1]["seconds"]
+    print("\n| budgets (file_timeout, file_memory, in a worker process) | throughput vs none |")
+    print("|---|---:|")
+    print(f"| on (defaults), workers=1 | {off / on:.3f}x |")
 
 
 if __name__ == "__main__":

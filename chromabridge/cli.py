@@ -266,6 +266,12 @@ def ingest(
             "--images", help="Store image files whole, as images (needs --embedder clip)."
         ),
     ] = False,
+    file_timeout: Annotated[
+        float, typer.Option("--file-timeout", min=0.1, help="Seconds one file may take to parse.")
+    ] = 300.0,
+    file_memory: Annotated[
+        int, typer.Option("--file-memory", min=1, help="MiB one file may take to parse.")
+    ] = 4096,
     as_json: JsonOpt = False,
 ) -> None:
     """Load, chunk, embed and store files; unchanged files are skipped.
@@ -285,8 +291,14 @@ def ingest(
         if images and not supports_images(store.embedder):
             _usage("needs an embedder that embeds images: --embedder clip[:MODEL]", "--images")
         cutter = _chunker(chunker or default_chunker(store.embedder), store.embedder)
+        budgets = {"file_timeout": file_timeout, "file_memory": file_memory * 2**20}
         loaders = make_loaders(
-            paths, include=include, exclude=exclude, workers=workers, images=images
+            paths,
+            include=include,
+            exclude=exclude,
+            workers=workers,
+            images=images,
+            budgets=budgets,
         )
         pipeline = Pipeline(loaders, cutter, None, store, mode=mode.value, batch_size=batch_size)
         report = pipeline.run()

@@ -151,9 +151,12 @@ def make_loaders(
     exclude: list[str] | None = None,
     workers: int = 1,
     images: bool = False,
+    budgets: dict[str, Any] | None = None,
 ) -> list[Any]:
     """One loader per path: a directory tree, a text/markdown file, or any other file;
-    with `images`, image files (and those in trees) load as image documents."""
+    with `images`, image files (and those in trees) load as image documents.
+
+    `budgets` (`file_timeout`, `file_memory`) hold each file of a directory to its limits."""
     from chromabridge.images import IMAGE_SUFFIXES
     from chromabridge.loaders import DirectoryLoader, FileLoader, ImageLoader, TextLoader
     from chromabridge.loaders.text import TEXT_SUFFIXES
@@ -168,6 +171,7 @@ def make_loaders(
                     exclude=exclude or (),
                     workers=workers,
                     images=images,
+                    **(budgets or {}),
                 )
             )
         elif path.is_file():

@@ -9,14 +9,27 @@ format through `unstructured` (imported on first use, so this import stays cheap
 
 from __future__ import annotations
 
-from .directory import DEFAULT_MAX_FILE_SIZE, DirectoryLoader
+from .archives import DEFAULT_MAX_COMPRESSION_RATIO, DEFAULT_MAX_UNCOMPRESSED_SIZE
+from .directory import (
+    DEFAULT_FILE_MEMORY,
+    DEFAULT_FILE_TIMEOUT,
+    DEFAULT_MAX_FILE_SIZE,
+    DirectoryLoader,
+)
 from .errors import (
+    ArchiveLimitError,
     BinaryFileError,
+    BudgetExceededError,
     EmptyFileError,
+    FileChangedError,
+    FileMemoryError,
+    FileTimeoutError,
     FileTooLargeError,
     LoaderError,
     NoTextError,
+    NotRegularFileError,
     OutsideRootError,
+    WorkerCrashError,
 )
 from .file import FileLoader
 from .ids import document_id
@@ -38,6 +51,17 @@ __all__ = [
     "BinaryFileError",
     "FileTooLargeError",
     "OutsideRootError",
+    "NotRegularFileError",
+    "FileChangedError",
+    "BudgetExceededError",
+    "ArchiveLimitError",
+    "FileTimeoutError",
+    "FileMemoryError",
+    "WorkerCrashError",
     "DEFAULT_MAX_FILE_SIZE",
+    "DEFAULT_FILE_TIMEOUT",
+    "DEFAULT_FILE_MEMORY",
+    "DEFAULT_MAX_UNCOMPRESSED_SIZE",
+    "DEFAULT_MAX_COMPRESSION_RATIO",
     "document_id",
 ]

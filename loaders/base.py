@@ -17,14 +17,20 @@ from typing import TYPE_CHECKING, Any
 
 from chromabridge.types import Document
 
-from .errors import EmptyFileError, FileTooLargeError, LoaderError
+from .errors import (
+    EmptyFileError,
+    FileChangedError,
+    FileTooLargeError,
+    LoaderError,
+    NotRegularFileError,
+)
 from .report import LoadReport
 
 if TYPE_CHECKING:
     from .langchain import LangChainLoader
     from .llamaindex import LlamaIndexReader
 
-__all__ = ["Loader", "check_file", "file_metadata", "normalize"]
+__all__ = ["Loader", "check_file", "check_unchanged", "file_metadata", "normalize"]
 
 #: Types the stdlib does not map (or maps differently on some platforms).
 _EXTRA_TYPES = {".md": "text/markdown", ".markdown": "text/markdown", ".rst": "text/x-rst"}
@@ -61,8 +67,10 @@ def check_file(path: Path, max_file_size: int | None = None) -> os.stat_result:
         info = path.stat()
     except OSError as exc:
         raise LoaderError(f"cannot read {path}: {exc.strerror or exc}; check it exists") from exc
-    if not stat.S_ISREG(info.st_mode):
-        raise LoaderError(f"{path} is not a regular file; pass a file path")
+    if not stat.S_ISREG(info.st_mode):  # a FIFO would block the open below forever
+        raise NotRegularFileError(
+            f"{path} is not a regular file (a named pipe, socket or device); not read"
+        )
     if info.st_size == 0:
         raise EmptyFileError(f"{path} is empty (0 bytes); nothing to load")
     if max_file_size is not None and info.st_size > max_file_size:
@@ -78,6 +86,22 @@ def check_file(path: Path, max_file_size: int | None = None) -> os.stat_result:
             f"cannot read {path}: {exc.strerror or exc}; fix its permissions or exclude it"
         ) from exc
     return info
+
+
+def check_unchanged(path: Path, before: os.stat_result, read: int | None = None) -> None:
+    """Refuse a file that changed while it was read (`read`: bytes read, when known): its
+    text may be half old, half new."""
+    try:
+        after = path.stat()
+    except OSError as exc:
+        raise FileChangedError(f"{path} vanished while it was being read") from exc
+    fields = ("st_ino", "st_size", "st_mtime_ns")
+    changed = any(getattr(before, f) != getattr(after, f) for f in fields)
+    if changed or (read is not None and read != before.st_size):
+        raise FileChangedError(
+            f"{path} changed while it was being read ({before.st_size} -> {after.st_size} "
+            "bytes); load it again once it is written"
+        )
 
 
 def file_metadata(path: Path, info: os.stat_result) -> dict[str, Any]:

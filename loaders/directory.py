@@ -16,54 +16,37 @@ outside this guarantee (no portable API closes that race for third-party parsers
 from __future__ import annotations
 
 import os
-from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Literal
 
 from chromabridge.errors import ConfigError
 from chromabridge.types import Document
 
+from .archives import DEFAULT_MAX_COMPRESSION_RATIO, DEFAULT_MAX_UNCOMPRESSED_SIZE, check_archive
 from .base import Loader
-from .errors import LoaderError, OutsideRootError
+from .errors import LoaderError, NotRegularFileError, OutsideRootError
 from .file import FileLoader, Mode, Strategy
 from .ids import document_id
 from .image import IMAGE_SUFFIXES, ImageLoader
 from .patterns import GlobSet
 from .report import FileFailure, LoadReport
 from .text import TEXT_SUFFIXES, TextLoader
+from .workers import Budget, Outcome, WorkerPool, failed, load_one
 
-__all__ = ["DirectoryLoader", "DEFAULT_MAX_FILE_SIZE"]
+__all__ = [
+    "DirectoryLoader",
+    "DEFAULT_MAX_FILE_SIZE",
+    "DEFAULT_FILE_TIMEOUT",
+    "DEFAULT_FILE_MEMORY",
+]
 
 #: 100 MiB: far above any document worth embedding, far below what exhausts memory.
 DEFAULT_MAX_FILE_SIZE = 100 * 1024 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class _Outcome:
-    """What a (possibly remote) load returns: picklable, exceptions already reported."""
-
-    source: str
-    documents: list[Document]
-    failure: FileFailure | None = None
-    error: LoaderError | None = None
-
-
-#: A submitted file: its future, its loader (for the report if the worker dies), its pool.
-_InFlight = tuple[Future[_Outcome], FileLoader | TextLoader, ProcessPoolExecutor]
-
-
-def _run(loader: FileLoader | TextLoader) -> _Outcome:
-    """Load one file; top-level so worker processes can unpickle it."""
-    try:
-        return _Outcome(loader.source, loader.load())
-    except LoaderError as exc:
-        failure = FileFailure.of(loader.source, exc, loader.id)
-        return _Outcome(loader.source, [], failure, exc)
+#: Seconds one file may take to parse; see docs/reliability.md for the measured basis.
+DEFAULT_FILE_TIMEOUT = 300.0
+#: Bytes one file may add to its worker while parsing; see docs/reliability.md.
+DEFAULT_FILE_MEMORY = 4 * 1024 * 1024 * 1024
 
 
 def _inside(path: str, root: str) -> bool:
@@ -79,9 +62,14 @@ class DirectoryLoader(Loader):
     `include_hidden`. `.txt` / `.md` files go through `TextLoader` (verbatim text, no
     unstructured) when `mode` is not ``"elements"`` and `text_fast_path` is on.
 
-    With `workers > 1` files are partitioned in a process pool (``"spawn"`` by default:
-    safe in threaded programs; scripts need the usual ``if __name__ == "__main__":``
-    guard). Output order is the walk order either way, so runs are reproducible.
+    Files are loaded in `workers` worker processes (with ``mp_context="spawn"``, the
+    default, fresh interpreters that never re-run the caller's ``__main__``), even with
+    ``workers=1``, so that each file can be held to `file_timeout` seconds and
+    `file_memory` bytes: a file over either becomes a `FileTimeoutError` /
+    `FileMemoryError` in the report and a fresh worker takes the rest. With both budgets
+    None and ``workers=1`` files load in this process. Zip containers over
+    `max_uncompressed_size` / `max_compression_ratio` are refused before parsing. Output
+    order is the walk order either way, so runs are reproducible.
 
     `images=True` loads image files (`IMAGE_SUFFIXES`: png, jpeg, gif, webp...) through
     `ImageLoader` as image documents; otherwise they go to unstructured like any file.
@@ -106,14 +94,23 @@ class DirectoryLoader(Loader):
         partition_kwargs: Mapping[str, Any] | None = None,
         mp_context: str | None = "spawn",
         images: bool = False,
+        file_timeout: float | None = DEFAULT_FILE_TIMEOUT,
+        file_memory: int | None = DEFAULT_FILE_MEMORY,
+        max_uncompressed_size: int | None = DEFAULT_MAX_UNCOMPRESSED_SIZE,
+        max_compression_ratio: float | None = DEFAULT_MAX_COMPRESSION_RATIO,
     ) -> None:
         if on_error not in ("skip", "raise"):
             raise ConfigError(f"on_error={on_error!r} must be 'skip' or 'raise'")
         workers = (os.cpu_count() or 1) if workers is None else workers
         if workers < 1:
             raise ConfigError(f"workers={workers} must be at least 1 (None: one per CPU)")
-        if max_file_size is not None and max_file_size < 1:
-            raise ConfigError(f"max_file_size={max_file_size} must be positive or None")
+        for name, value in (
+            ("max_file_size", max_file_size),
+            ("file_timeout", file_timeout),
+            ("file_memory", file_memory),
+        ):
+            if value is not None and not value > 0:
+                raise ConfigError(f"{name}={value} must be positive or None")
         self.root = Path(root)
         # A bare string is one pattern, not a sequence of one-character patterns.
         self.include = GlobSet([include] if isinstance(include, str) else include or ())
@@ -128,9 +125,15 @@ class DirectoryLoader(Loader):
         self.metadata = dict(metadata or {})
         self.mp_context = mp_context
         self.images = images
-        # Validates mode and strategy now rather than at the first file.
+        self.budget = Budget(file_timeout, file_memory)
+        # Validates mode, strategy and the archive limits now rather than at the first file.
         self._template = FileLoader(
-            self.root, mode=mode, strategy=strategy, partition_kwargs=partition_kwargs
+            self.root,
+            mode=mode,
+            strategy=strategy,
+            partition_kwargs=partition_kwargs,
+            max_uncompressed_size=max_uncompressed_size,
+            max_compression_ratio=max_compression_ratio,
         )
         self.report = LoadReport()
 
@@ -140,59 +143,21 @@ class DirectoryLoader(Loader):
         if not os.path.isdir(root_real):
             raise LoaderError(f"{self.root} is not a directory; pass the folder to load")
         items = self._walk(self.root, root_real, {root_real})
-        if self.workers == 1:
-            for item in items:
-                yield from self._settle(item if isinstance(item, _Outcome) else _run(item))
-        else:
-            yield from self._parallel(items)
-
-    def _parallel(self, items: Iterator[_Outcome | FileLoader | TextLoader]) -> Iterator[Document]:
-        pending: deque[_Outcome | _InFlight] = deque()
-        pool = self._pool()
+        if self.workers == 1 and self.budget == Budget():  # no budget: no process needed
+            outcomes: Iterator[Outcome] = (
+                item if isinstance(item, Outcome) else load_one(item) for item in items
+            )
+            yield from (doc for outcome in outcomes for doc in self._settle(outcome))
+            return
+        pool = WorkerPool(self.workers, self.budget, self.mp_context)
         try:
-            for item in items:
-                if isinstance(item, _Outcome):
-                    pending.append(item)
-                else:
-                    pending.append((pool.submit(_run, item), item, pool))
-                while len(pending) > 2 * self.workers or (
-                    pending and isinstance(pending[0], _Outcome)
-                ):
-                    outcome, dead = self._result(pending.popleft())
-                    if dead is pool:  # later files go to a fresh pool
-                        pool.shutdown(wait=False)
-                        pool = self._pool()
-                    yield from self._settle(outcome)
-            while pending:
-                outcome, _ = self._result(pending.popleft())
+            for outcome in pool.map(items):
                 yield from self._settle(outcome)
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.close()
+            self.report.peak_rss = pool.peak_rss
 
-    def _pool(self) -> ProcessPoolExecutor:
-        context = get_context(self.mp_context) if self.mp_context else None
-        return ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
-
-    @staticmethod
-    def _result(
-        item: _Outcome | _InFlight,
-    ) -> tuple[_Outcome, ProcessPoolExecutor | None]:
-        """The outcome of one file, and the pool if it turned out broken."""
-        if isinstance(item, _Outcome):
-            return item, None
-        future, loader, pool = item
-        try:
-            return future.result(), None
-        except BrokenProcessPool as exc:
-            error = LoaderError(
-                f"a worker process died while loading {loader.source} or a file beside it "
-                "(crash or out of memory); load it with workers=1 to find out"
-            )
-            error.__cause__ = exc
-            failure = FileFailure.of(loader.source, error, loader.id)
-            return _Outcome(loader.source, [], failure, error), pool
-
-    def _settle(self, outcome: _Outcome) -> Iterator[Document]:
+    def _settle(self, outcome: Outcome) -> Iterator[Document]:
         if outcome.failure is not None:
             self.report.failures.append(outcome.failure)
             if self.on_error == "raise":
@@ -202,13 +167,13 @@ class DirectoryLoader(Loader):
         self.report.documents += len(outcome.documents)
         yield from outcome.documents
 
-    def _failure(self, path: str, error: LoaderError) -> _Outcome:
+    def _failure(self, path: str, error: LoaderError) -> Outcome:
         failure = FileFailure.of(path, error, document_id(path, self.root))
-        return _Outcome(path, [], failure, error)
+        return Outcome(path, [], failure, error)
 
     def _walk(
         self, directory: Path, root_real: str, seen: set[str]
-    ) -> Iterator[_Outcome | FileLoader | TextLoader]:
+    ) -> Iterator[Outcome | FileLoader | TextLoader]:
         """Loaders (or failures) for the files under `directory`, in sorted order."""
         try:
             with os.scandir(directory) as scan:
@@ -224,10 +189,14 @@ class DirectoryLoader(Loader):
                 continue
             rel = Path(entry.path).relative_to(self.root).as_posix()
             try:
+                is_link = entry.is_symlink()
                 is_dir = entry.is_dir()
                 is_file = not is_dir and entry.is_file()
-                is_link = entry.is_symlink()
-            except OSError:
+            except OSError as exc:  # a symlink loop (ELOOP), a name too long...
+                if not self.exclude.matches(rel):
+                    error = LoaderError(f"cannot follow {entry.path}: {exc.strerror or exc}")
+                    error.__cause__ = exc
+                    yield self._failure(entry.path, error)
                 continue
             if is_dir:
                 wanted = self.recursive and not self.exclude.matches(rel)
@@ -246,10 +215,15 @@ class DirectoryLoader(Loader):
                     ),
                 )
             elif is_file:
-                yield self._loader(Path(entry.path), real, rel)
+                yield self._checked(self._loader(Path(entry.path), real, rel))
             elif is_link:
                 error = LoaderError(f"{entry.path} is a broken symlink or not a file; fix it")
                 yield self._failure(entry.path, error)
+            else:  # a FIFO, socket or device: never opened (a FIFO would block forever)
+                special = NotRegularFileError(
+                    f"{entry.path} is a named pipe, socket or device, not a file; not read"
+                )
+                yield self._failure(entry.path, special)
         for entry in subdirs:
             real = os.path.realpath(entry.path)
             if not _inside(real, root_real):
@@ -261,6 +235,17 @@ class DirectoryLoader(Loader):
                 )
             elif real not in seen:
                 yield from self._walk(Path(entry.path), root_real, seen | {real})
+
+    def _checked(self, loader: FileLoader | TextLoader) -> Outcome | FileLoader | TextLoader:
+        """Refuse a zip bomb here, in milliseconds, before any worker starts on it."""
+        if isinstance(loader, FileLoader):
+            try:
+                check_archive(
+                    loader.path, loader.max_uncompressed_size, loader.max_compression_ratio
+                )
+            except LoaderError as exc:
+                return failed(loader, exc)
+        return loader
 
     def _loader(self, path: Path, real: str, rel: str) -> FileLoader | TextLoader:
         common: dict[str, Any] = {
@@ -279,5 +264,7 @@ class DirectoryLoader(Loader):
             mode=t.mode,
             strategy=t.strategy,
             partition_kwargs=t.partition_kwargs,
+            max_uncompressed_size=t.max_uncompressed_size,
+            max_compression_ratio=t.max_compression_ratio,
             **common,
         )

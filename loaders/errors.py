@@ -16,6 +16,13 @@ __all__ = [
     "BinaryFileError",
     "FileTooLargeError",
     "OutsideRootError",
+    "NotRegularFileError",
+    "FileChangedError",
+    "BudgetExceededError",
+    "ArchiveLimitError",
+    "FileTimeoutError",
+    "FileMemoryError",
+    "WorkerCrashError",
 ]
 
 
@@ -37,3 +44,48 @@ class FileTooLargeError(LoaderError):
 
 class OutsideRootError(LoaderError):
     """The path resolves outside the directory being loaded (a symlink out of it)."""
+
+
+class NotRegularFileError(LoaderError):
+    """A named pipe, socket or device in the tree: opening it could block forever."""
+
+
+class FileChangedError(LoaderError):
+    """The file changed (size, time or inode) while it was being read."""
+
+
+class BudgetExceededError(LoaderError):
+    """A file went over one of the loader's limits; `limit` names it, `measured` says by how
+    much (both also in the message), so a report entry is enough to decide what to raise."""
+
+    def __init__(self, message: str, *, limit: str = "", measured: float = 0.0) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.measured = measured
+
+    def __reduce__(self) -> tuple[object, ...]:  # keep limit/measured across processes
+        return (_rebuild, (type(self), str(self), self.limit, self.measured))
+
+
+def _rebuild(
+    cls: type[BudgetExceededError], message: str, limit: str, measured: float
+) -> BudgetExceededError:
+    return cls(message, limit=limit, measured=measured)
+
+
+class ArchiveLimitError(BudgetExceededError):
+    """A zip container (docx, xlsx, pptx, odt, epub...) declares more uncompressed bytes,
+    or a higher compression ratio, than allowed: a decompression bomb, refused unopened."""
+
+
+class FileTimeoutError(BudgetExceededError):
+    """Parsing the file took longer than `file_timeout`; its worker was killed and replaced."""
+
+
+class FileMemoryError(BudgetExceededError):
+    """Parsing the file needed more memory than `file_memory`; its worker was replaced."""
+
+
+class WorkerCrashError(LoaderError):
+    """The worker process died while loading the file (a crashing parser, the kernel's
+    out-of-memory killer); a fresh worker takes the next file."""

@@ -16,7 +16,8 @@ from typing import Any, Literal
 from chromabridge.errors import ConfigError
 from chromabridge.types import Document
 
-from .base import Loader, check_file, file_metadata, normalize
+from .archives import DEFAULT_MAX_COMPRESSION_RATIO, DEFAULT_MAX_UNCOMPRESSED_SIZE, check_archive
+from .base import Loader, check_file, check_unchanged, file_metadata, normalize
 from .errors import LoaderError, NoTextError
 from .ids import document_id, part_id
 from .report import FileFailure, LoadReport
@@ -103,6 +104,11 @@ class FileLoader(Loader):
     elements by `page_number` (files without pages give one document). PDFs default to
     `strategy="fast"` (text layer, no models); `"hi_res"` needs layout models from the
     Hugging Face hub and cannot run offline.
+
+    Zip containers (docx, xlsx, pptx, odt, epub...) declaring more than
+    `max_uncompressed_size` bytes, or a member inflating more than
+    `max_compression_ratio` times, are refused before parsing (`ArchiveLimitError`);
+    `None` turns a check off.
     """
 
     def __init__(
@@ -117,11 +123,21 @@ class FileLoader(Loader):
         max_file_size: int | None = None,
         source: str | None = None,
         partition_kwargs: Mapping[str, Any] | None = None,
+        max_uncompressed_size: int | None = DEFAULT_MAX_UNCOMPRESSED_SIZE,
+        max_compression_ratio: float | None = DEFAULT_MAX_COMPRESSION_RATIO,
     ) -> None:
         if mode not in _MODES:
             raise ConfigError(f"mode={mode!r} is not one of {_MODES}")
         if strategy not in _STRATEGIES:
             raise ConfigError(f"strategy={strategy!r} is not one of {_STRATEGIES}")
+        for name, value in (
+            ("max_uncompressed_size", max_uncompressed_size),
+            ("max_compression_ratio", max_compression_ratio),
+        ):
+            if value is not None and not value > 0:
+                raise ConfigError(f"{name}={value} must be positive or None")
+        self.max_uncompressed_size = max_uncompressed_size
+        self.max_compression_ratio = max_compression_ratio
         self.path = Path(path)
         self.mode = mode
         self.strategy = strategy
@@ -144,8 +160,11 @@ class FileLoader(Loader):
         yield from documents
 
     def _documents(self) -> list[Document]:
-        stat = file_metadata(self.path, check_file(self.path, self.max_file_size))
+        info = check_file(self.path, self.max_file_size)
+        check_archive(self.path, self.max_uncompressed_size, self.max_compression_ratio)
+        stat = file_metadata(self.path, info)
         elements = _texts(_partition(self.path, self.strategy, self.partition_kwargs))
+        check_unchanged(self.path, info)
         if not elements:
             hint = " (a scanned PDF needs OCR: strategy='ocr_only' with tesseract)"
             raise NoTextError(

@@ -40,6 +40,9 @@ class LoadReport:
     files_loaded: int = 0
     documents: int = 0
     failures: list[FileFailure] = field(default_factory=list)
+    #: The largest resident memory a worker process reached while loading one file
+    #: (bytes; 0 when files were loaded in the calling process): a basis for `file_memory`.
+    peak_rss: int = 0
 
     @property
     def ok(self) -> bool:

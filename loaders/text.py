@@ -17,7 +17,7 @@ from typing import Any
 
 from chromabridge.types import Document
 
-from .base import Loader, check_file, file_metadata, normalize
+from .base import Loader, check_file, check_unchanged, file_metadata, normalize
 from .errors import BinaryFileError, LoaderError, NoTextError
 from .ids import document_id
 from .report import FileFailure, LoadReport
@@ -112,10 +112,12 @@ class TextLoader(Loader):
 
     def _read(self) -> Document:
         info = check_file(self.path, self.max_file_size)
-        try:
-            data = self.path.read_bytes()
+        try:  # never more than the size checked: a file still being appended stays bounded
+            with self.path.open("rb") as file:
+                data = file.read(info.st_size + 1)
         except OSError as exc:
             raise LoaderError(f"cannot read {self.path}: {exc.strerror or exc}") from exc
+        check_unchanged(self.path, info, read=len(data))
         try:
             text, encoding = decode_text(data, self.encoding)
         except BinaryFileError as exc:

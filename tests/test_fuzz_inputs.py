@@ -365,11 +365,14 @@ def test_directory_loader_survives_any_file_bytes(
     root = tmp_path_factory.mktemp("bytes")
     for i, (suffix, prefix, body) in enumerate(files):
         (root / f"f{i}{suffix}").write_bytes(prefix + body)
-    loader = DirectoryLoader(root)
+    # In this process (no budgets): the property is about parsing any bytes, and a
+    # worker start-up per example would cost minutes (budgets: test_loaders_hostile.py).
+    unbudgeted: dict[str, Any] = {"file_timeout": None, "file_memory": None}
+    loader = DirectoryLoader(root, **unbudgeted)
     docs = loader.load()  # skip mode: never raises for a file's content
     assert loader.report.files_loaded + len(loader.report.failures) == len(files)
     for doc in docs:
         assert isinstance(doc.text, str)
         assert Path(doc.source or "").parent == root
-    strict = DirectoryLoader(root, on_error="raise")
+    strict = DirectoryLoader(root, on_error="raise", **unbudgeted)
     typed_only(strict.load)

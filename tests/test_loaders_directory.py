@@ -288,7 +288,7 @@ def test_a_dying_worker_is_reported_and_a_fresh_pool_takes_the_rest(tmp_path: Pa
     docs = loader.load()
     failed = {Path(f.path).name: f.error_type for f in loader.report}
     loaded = {d.id for d in docs}
-    assert failed["01-crash.txt"] == "BrokenProcessPool"
+    assert failed["01-crash.txt"] == "WorkerCrashError"
     assert loaded | set(failed) == set(names) and not loaded & set(failed)  # nothing lost
     assert {"09.txt", "10.txt", "11.txt"} <= loaded  # files after the crash still load
 
