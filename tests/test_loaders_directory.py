@@ -111,6 +111,7 @@ def serial(tree: Path) -> tuple[list, LoadReport]:
     return loader.load(), loader.report
 
 
+@pytest.mark.slow  # worker processes start unstructured: seconds each
 def test_good_files_load_and_every_bad_one_is_reported(
     tree: Path, serial: tuple[list, LoadReport]
 ) -> None:
@@ -162,6 +163,7 @@ def test_workers_give_the_same_documents_and_report(
     assert loader.report.failures == serial[1].failures
 
 
+@pytest.mark.slow  # worker processes start unstructured: seconds each
 def test_strict_mode_raises_the_specific_error(tree: Path) -> None:
     loader = DirectoryLoader(tree, include=["bad/huge.txt"], max_file_size=MAX, on_error="raise")
     with pytest.raises(FileTooLargeError, match=r"huge\.txt"):
@@ -212,6 +214,7 @@ def test_hidden_files_are_skipped_unless_asked(tree: Path) -> None:
     assert {".hidden.md", ".git/config.txt"} <= ids
 
 
+@pytest.mark.slow  # worker processes start unstructured: seconds each
 def test_include_exclude_and_recursive(tree: Path) -> None:
     def ids(**kwargs: object) -> list[str]:
         return [d.id for d in DirectoryLoader(tree, **kwargs).load()]  # type: ignore[arg-type]
@@ -232,6 +235,7 @@ def test_streaming_yields_before_the_walk_ends(tree: Path) -> None:
     stream.close()
 
 
+@pytest.mark.slow  # worker processes start unstructured: seconds each
 def test_elements_mode_uses_unstructured_for_markdown_too(tree: Path) -> None:
     docs = DirectoryLoader(tree, include=["readme.md"], mode="elements").load()
     assert [d.id for d in docs] == ["readme.md#element=0", "readme.md#element=1"]

@@ -148,6 +148,7 @@ def test_file_over_its_time_budget_is_killed_and_the_rest_loads(tmp_path: Path) 
     assert elapsed < 60
 
 
+@pytest.mark.slow  # worker processes start unstructured: seconds each
 def test_pathological_entries_are_reported_or_bounded(tmp_path: Path) -> None:
     root = tmp_path / "root"
     root.mkdir()
@@ -226,6 +227,7 @@ def test_chunkers_stay_linear_on_a_single_line_text(chunker: object) -> None:
     assert large < 10 * max(small, 0.01), (small, large)
 
 
+@pytest.mark.slow  # worker processes start unstructured: seconds each
 def test_cli_reports_hostile_files_exit_1_and_keeps_what_was_stored(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
