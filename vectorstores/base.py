@@ -52,6 +52,7 @@ RECORD = ["documents", "metadatas"]
 
 
 def check_k(k: object, what: str = "k") -> int:
+    """`k` (or the count named `what`) as a positive int; `ConfigError` otherwise."""
     if isinstance(k, bool) or not isinstance(k, int) or k <= 0:
         raise ConfigError(f"{what} must be a positive int, got {k!r}")
     return k

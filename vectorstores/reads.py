@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -18,7 +18,19 @@ from .grouping import check_per_document, widened
 from .mmr import mmr_select
 from .records import record_to_chunk, relevance
 
-__all__ = ["StoreReads"]
+__all__ = ["DocumentInfo", "StoreReads"]
+
+#: Records per Chroma call of the inventory scan (`documents`).
+_INVENTORY_PAGE = 1000
+
+
+class DocumentInfo(NamedTuple):
+    """One stored source document, as `ChromaStore.documents` reports it."""
+
+    #: The `source` metadata of its first chunk seen (a path or URL), if any.
+    source: str | None
+    #: How many chunks (records) it has.
+    chunks: int
 
 
 def _query_call(
@@ -394,6 +406,66 @@ class StoreReads(StoreBase):
             include = ["metadatas", "documents"]  # Chroma's own default, in its order
         call = self._get_call(ids, where, where_document, limit, offset, list(include))
         return dict(self._run(one_call(*call)))
+
+    async def arecords(
+        self,
+        ids: str | Sequence[str] | None = None,
+        *,
+        where: Any = None,
+        where_document: Any = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        include: Sequence[str] | None = None,
+    ) -> dict[str, Any]:
+        """Async `records`."""
+        if include is None:
+            include = ["metadatas", "documents"]
+        call = self._get_call(ids, where, where_document, limit, offset, list(include))
+        return dict(await self._arun(one_call(*call)))
+
+    def _ids_plan(self, where: Any, where_document: Any) -> Plan[list[str]]:
+        result = yield self._get_call(None, where, where_document, None, None, [])
+        return list(result["ids"])
+
+    def ids(self, *, where: Any = None, where_document: Any = None) -> list[str]:
+        """Ids of every record matching `where` / `where_document` (all ids without
+        them), in one Chroma call that moves only ids: for callers that filter or diff
+        by id (the BM25 index's filtered search)."""
+        return self._run(self._ids_plan(where, where_document))
+
+    async def aids(self, *, where: Any = None, where_document: Any = None) -> list[str]:
+        """Async `ids`."""
+        return await self._arun(self._ids_plan(where, where_document))
+
+    def _documents_plan(self, where: Any, page_size: int) -> Plan[dict[str, DocumentInfo]]:
+        check_k(page_size, "page_size")
+        found: dict[str, DocumentInfo] = {}
+        offset = 0
+        while True:
+            page = yield self._get_call(None, where, None, page_size, offset, ["metadatas"])
+            for record_id, meta in zip(page["ids"], page["metadatas"], strict=True):
+                chunk = record_to_chunk(record_id, "", meta)  # reads every schema's doc id
+                known = found.get(chunk.doc_id)
+                source = known.source if known else chunk.metadata.get("source")
+                found[chunk.doc_id] = DocumentInfo(source, (known.chunks if known else 0) + 1)
+            if len(page["ids"]) < page_size:
+                return found
+            offset += page_size
+
+    def documents(
+        self, *, where: Any = None, page_size: int = _INVENTORY_PAGE
+    ) -> dict[str, DocumentInfo]:
+        """The per-document inventory: doc id -> `DocumentInfo` (source, chunk count) of
+        every stored document (or of those whose chunks match `where`), read as metadata
+        only, `page_size` records per call. What `chromabridge stats`, `delete --source`
+        and a full pipeline run's clean-up are computed from."""
+        return self._run(self._documents_plan(where, page_size))
+
+    async def adocuments(
+        self, *, where: Any = None, page_size: int = _INVENTORY_PAGE
+    ) -> dict[str, DocumentInfo]:
+        """Async `documents`."""
+        return await self._arun(self._documents_plan(where, page_size))
 
     def query_with_vectors(
         self,
