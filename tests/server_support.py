@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 import uvicorn
 from conftest import free_port
-from store_support import HashEmbedder
 
 from chromabridge import Document
 from chromabridge.chunkers import RecursiveChunker
+from chromabridge.embedders import FakeEmbedder
 from chromabridge.vectorstores import ChromaStore
 
 HOSTILE = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
@@ -47,7 +47,7 @@ DOCS = {
 def fill(path: Path | None, name: str = "docs", **deployment: Any) -> ChromaStore:
     """A collection of the documents above (in `path`, or wherever `deployment` says),
     chunked small so documents span several chunks with overlap."""
-    store = ChromaStore(name, path=path, embedder=HashEmbedder(), **deployment)
+    store = ChromaStore(name, path=path, embedder=FakeEmbedder(), **deployment)
     chunker = RecursiveChunker(120, 30)
     chunks = []
     for source, text in DOCS.items():
@@ -88,7 +88,7 @@ def fill_dataset(path: Path, folder: Path, name: str) -> ChromaStore:
     from chromabridge.evaluate import DatasetLoader, load_dataset
     from chromabridge.pipeline import Pipeline
 
-    store = ChromaStore(name, path=path, embedder=HashEmbedder())
+    store = ChromaStore(name, path=path, embedder=FakeEmbedder())
     Pipeline(DatasetLoader(load_dataset(folder)), RecursiveChunker(200, 0), None, store).run()
     return store
 

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from store_support import HashEmbedder
 from typer.testing import CliRunner
 
 from chromabridge import specs
 from chromabridge.cli import app
+from chromabridge.embedders import FakeEmbedder
 from chromabridge.vectorstores import ChromaStore
 
 CRANFIELD = Path(__file__).resolve().parents[2] / "shared" / "data" / "cranfield"
@@ -27,7 +27,7 @@ def hash_embedders(monkeypatch: pytest.MonkeyPatch) -> None:
     fakes = {"hash": (256, "test:hash"), "hash32": (32, "test:hash-32")}
 
     def make(spec: str) -> Any:
-        return HashEmbedder(*fakes[spec]) if spec in fakes else real(spec)
+        return FakeEmbedder(fakes[spec][0], name=fakes[spec][1]) if spec in fakes else real(spec)
 
     monkeypatch.setattr(specs, "make_embedder", make)
 
@@ -78,14 +78,14 @@ def test_reembed_eval_swap_then_rollback(cranfield: Path, tmp_path: Path) -> Non
         assert 0.0 < scores["ndcg@10"] <= 1.0 and 0.0 < scores["recall@100"] <= 1.0
     assert old != new  # two vector spaces, two sets of figures
     db = tmp_path / "db"
-    assert ChromaStore("cran", embedder=HashEmbedder(32, "test:hash-32"), path=db).count() > 0
+    assert ChromaStore("cran", embedder=FakeEmbedder(32, name="test:hash-32"), path=db).count() > 0
 
     back = cli("rollback", *where, "--json")
     assert back.exit_code == 0, back.output
-    assert ChromaStore("cran", embedder=HashEmbedder(256, "test:hash"), path=db).count() > 0
+    assert ChromaStore("cran", embedder=FakeEmbedder(256, name="test:hash"), path=db).count() > 0
 
 
 def test_rollback_without_a_swap_is_an_error(tmp_path: Path) -> None:
-    ChromaStore("plain", embedder=HashEmbedder(), path=tmp_path / "db")
+    ChromaStore("plain", embedder=FakeEmbedder(), path=tmp_path / "db")
     result = cli("rollback", "--path", str(tmp_path / "db"), "-c", "plain")
     assert result.exit_code == 1 and "no backup" in result.output

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from store_support import HashEmbedder, deployment, llamaindex_embedding
+from store_support import deployment, llamaindex_embedding
 
+from chromabridge.embedders import FakeEmbedder
 from chromabridge.errors import InputError
 from chromabridge.retrievers import HybridRetriever, VectorRetriever
 from chromabridge.types import Chunk, Hit
@@ -40,7 +41,7 @@ def _corpus() -> list[Chunk]:
 def store(request: pytest.FixtureRequest, tmp_path: Path, collection_name: str) -> ChromaStore:
     server = request.getfixturevalue("chroma_server") if request.param == "server" else None
     made = ChromaStore(
-        collection_name, embedder=HashEmbedder(), **deployment(request.param, server, tmp_path)
+        collection_name, embedder=FakeEmbedder(), **deployment(request.param, server, tmp_path)
     )
     made.add(_corpus())
     return made
