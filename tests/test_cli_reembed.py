@@ -86,6 +86,6 @@ def test_reembed_eval_swap_then_rollback(cranfield: Path, tmp_path: Path) -> Non
 
 
 def test_rollback_without_a_swap_is_an_error(tmp_path: Path) -> None:
-    ChromaStore("plain", embedder=FakeEmbedder(), path=tmp_path / "db")
+    ChromaStore("plain", embedder=FakeEmbedder(name="test:hash"), path=tmp_path / "db").close()
     result = cli("rollback", "--path", str(tmp_path / "db"), "-c", "plain")
-    assert result.exit_code == 1 and "no backup" in result.output
+    assert result.exit_code == 2 and "no backup" in result.output  # a caller mistake

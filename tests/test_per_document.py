@@ -41,7 +41,9 @@ def _corpus() -> list[Chunk]:
 def store(request: pytest.FixtureRequest, tmp_path: Path, collection_name: str) -> ChromaStore:
     server = request.getfixturevalue("chroma_server") if request.param == "server" else None
     made = ChromaStore(
-        collection_name, embedder=FakeEmbedder(), **deployment(request.param, server, tmp_path)
+        collection_name,
+        embedder=FakeEmbedder(name="test:hash"),
+        **deployment(request.param, server, tmp_path),
     )
     made.add(_corpus())
     return made

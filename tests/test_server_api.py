@@ -62,7 +62,7 @@ def test_collections_list_names_counts_and_embedder(api: httpx.Client) -> None:
     rows = api.get("/api/collections").json()["collections"]
     docs = next(r for r in rows if r["name"] == "docs")
     assert docs["count"] > 4
-    assert docs["embedder"] == "test:hash"
+    assert docs["embedder"] == "fake:hash"
 
 
 def test_documents_are_paged_with_chunk_counts(api: httpx.Client) -> None:

@@ -18,10 +18,20 @@ from .grouping import check_per_document, widened
 from .mmr import mmr_select
 from .records import record_to_chunk, relevance
 
-__all__ = ["DocumentInfo", "StoreReads"]
+__all__ = ["DocumentInfo", "QueryRows", "StoreReads"]
 
 #: Records per Chroma call of the inventory scan (`documents`).
 _INVENTORY_PAGE = 1000
+
+
+class QueryRows(NamedTuple):
+    """One query's records as Chroma returned them, nearest first: what `query_rows`
+    gives the framework faces, which build their own objects straight from it."""
+
+    ids: list[str]
+    documents: list[str | None]
+    metadatas: list[Mapping[str, Any] | None]
+    distances: list[float]
 
 
 class DocumentInfo(NamedTuple):
@@ -59,11 +69,18 @@ def _not_numbers(vector: object, cause: Exception | None = None) -> InputError:
 class StoreReads(StoreBase):
     """Reads of `ChromaStore` (see there for the user's view)."""
 
-    def _hits(self, result: Mapping[str, Any]) -> list[Hit]:
+    @staticmethod
+    def _rows(result: Mapping[str, Any]) -> QueryRows:
         ids = first(result, "ids")
-        docs = first(result, "documents") or [None] * len(ids)
-        metas = first(result, "metadatas") or [None] * len(ids)
-        dists = [float(d) for d in first(result, "distances")]
+        return QueryRows(
+            ids,
+            first(result, "documents") or [None] * len(ids),
+            first(result, "metadatas") or [None] * len(ids),
+            [float(d) for d in first(result, "distances")],
+        )
+
+    def _hits(self, result: Mapping[str, Any]) -> list[Hit]:
+        rows = self._rows(result)
         space = self._space
         return [
             Hit(
@@ -71,8 +88,11 @@ class StoreReads(StoreBase):
                 score=relevance(dist, space),
                 distance=dist,
             )
-            for record_id, doc, meta, dist in zip(ids, docs, metas, dists, strict=True)
+            for record_id, doc, meta, dist in zip(*rows, strict=True)
         ]
+
+    def _rows_plan(self, vector: np.ndarray, k: int, flt: ChromaFilter) -> Plan[QueryRows]:
+        return self._rows((yield _query_call(vector, k, flt, [*RECORD, "distances"])))
 
     def _query_plan(
         self, vector: np.ndarray, k: int, flt: ChromaFilter, with_vectors: bool = False
@@ -191,6 +211,36 @@ class StoreReads(StoreBase):
         per_doc = check_per_document(max_per_document)
         vector, flt = await self._aquery_args(text, embedding, k, where, where_document)
         return (await self._arun(self._search_plan(vector, k, flt, per_doc)))[0]
+
+    def query_rows(
+        self,
+        text: str | None = None,
+        embedding: Sequence[float] | None = None,
+        k: int = 4,
+        where: Any = None,
+        where_document: Any = None,
+    ) -> QueryRows:
+        """`query` without `max_per_document`, as Chroma's rows rather than `Hit`s: the
+        same checks and the same Chroma call, for the framework faces, which build their
+        `Document`s / nodes straight from the rows (no `Chunk` and `Hit` per hit)."""
+        vector, flt = self._query_args(text, embedding, k, where, where_document)
+        return self._run(self._rows_plan(vector, k, flt))
+
+    async def aquery_rows(
+        self,
+        text: str | None = None,
+        embedding: Sequence[float] | None = None,
+        k: int = 4,
+        where: Any = None,
+        where_document: Any = None,
+    ) -> QueryRows:
+        """Async `query_rows`."""
+        if not self.is_async_native:
+            return await asyncio.to_thread(
+                self.query_rows, text, embedding, k, where, where_document
+            )
+        vector, flt = await self._aquery_args(text, embedding, k, where, where_document)
+        return await self._arun(self._rows_plan(vector, k, flt))
 
     def _nearest_plan(
         self, vector: np.ndarray, k: int, flt: ChromaFilter
