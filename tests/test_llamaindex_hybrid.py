@@ -10,8 +10,9 @@ import pytest
 from llama_index.core import VectorStoreIndex
 from llama_index.core.llms import MockLLM
 from llama_index.core.vector_stores.types import VectorStoreQuery, VectorStoreQueryMode
-from store_support import HashEmbedder, deployment, llamaindex_embedding
+from store_support import deployment, llamaindex_embedding
 
+from chromabridge.embedders import FakeEmbedder
 from chromabridge.errors import InputError
 from chromabridge.retrievers import HybridRetriever, LexicalIndex
 from chromabridge.types import Chunk
@@ -34,7 +35,9 @@ TEXTS = [
 def store(request: pytest.FixtureRequest, tmp_path: Path, collection_name: str) -> ChromaStore:
     server = request.getfixturevalue("chroma_server") if request.param == "server" else None
     made = ChromaStore(
-        collection_name, embedder=HashEmbedder(), **deployment(request.param, server, tmp_path)
+        collection_name,
+        embedder=FakeEmbedder(),
+        **deployment(request.param, server, tmp_path),
     )
     made.add([Chunk.from_text(t, id=f"c{i}", doc_id=f"d{i}") for i, t in enumerate(TEXTS)])
     return made
@@ -86,7 +89,7 @@ def test_filters_and_new_writes_apply(store: ChromaStore) -> None:
     face = store.as_llamaindex()
     query = VectorStoreQuery(
         query_str=QUERY,
-        query_embedding=HashEmbedder().embed_query(QUERY),
+        query_embedding=FakeEmbedder().embed_query(QUERY),
         similarity_top_k=3,
         mode=VectorStoreQueryMode.HYBRID,
         alpha=0.0,

@@ -148,3 +148,45 @@ async def test_async_only_store_reports_its_id_once_opened(
     assert store.collection_id is not None
     assert sorted(await store.aids(where={"topic": "c"})) == ["c0"]
     assert (await store.adocuments())["a"] == DocumentInfo("/docs/a.txt", 3)
+
+
+# -- the faces' straight-from-rows path -------------------------------------------------
+
+
+def test_faces_build_from_rows_what_the_hit_path_builds(collection_name: str) -> None:
+    """Our records, a stock LlamaIndex record and an image record: the faces' plain
+    queries (built straight from Chroma's rows) equal the `Hit` conversions."""
+    from llama_index.core.schema import ImageNode, TextNode
+    from llama_index.core.vector_stores.types import VectorStoreQuery
+    from llama_index.vector_stores.chroma import ChromaVectorStore
+
+    from chromabridge.vectorstores.langchain import hit_to_document
+    from chromabridge.vectorstores.llamaindex import chunk_to_node
+
+    client = chromadb.EphemeralClient()
+    embedder = FakeEmbedder()
+    store = ChromaStore(collection_name, client=client, embedder=embedder)
+    store.add(chunks())
+    image = Chunk.from_text(
+        "/pics/a.png", doc_id="pic", id="img", metadata={"modality": "image", "topic": "a"}
+    )
+    store.add([image], embeddings=[embedder.embed_query("a part about a")])
+    stock = ChromaVectorStore(chroma_collection=client.get_collection(collection_name))
+    stock.add(
+        [TextNode(id_="stock", text="a stock part", embedding=embedder.embed_query("a stock"))]
+    )
+
+    query = embedder.embed_query("a part about a")
+    hits = store.query(embedding=query, k=10)
+    assert {h.chunk.id for h in hits} >= {"img", "stock", "a0"}
+
+    lc = store.as_langchain().similarity_search_by_vector_with_relevance_scores(query, k=10)
+    assert lc == [(hit_to_document(h), h.distance) for h in hits]
+
+    li = store.as_llamaindex().query(VectorStoreQuery(query_embedding=query, similarity_top_k=10))
+    assert li.ids == [h.chunk.id for h in hits]
+    assert li.similarities == [h.score for h in hits]
+    expected = [chunk_to_node(h.chunk) for h in hits]
+    assert [n.model_dump() for n in li.nodes or []] == [n.model_dump() for n in expected]
+    assert isinstance(li.nodes[li.ids.index("img")], ImageNode)  # type: ignore[index]
+    assert li.nodes[li.ids.index("a0")].metadata == {"topic": "a", "source": "/docs/a.txt"}  # type: ignore[index]

@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from store_support import HashEmbedder, deployment
+from store_support import deployment
 
+from chromabridge.embedders import FakeEmbedder
 from chromabridge.errors import InputError
 from chromabridge.types import Chunk
 from chromabridge.vectorstores import ChromaStore
@@ -18,14 +19,14 @@ from chromabridge.vectorstores import ChromaStore
 def made(request: pytest.FixtureRequest, tmp_path: Path, collection_name: str) -> Any:
     server = request.getfixturevalue("chroma_server") if request.param == "server" else None
     kwargs = deployment(request.param, server, tmp_path)
-    store = ChromaStore(collection_name, embedder=HashEmbedder(), **kwargs)
+    store = ChromaStore(collection_name, embedder=FakeEmbedder(), **kwargs)
     store.add([Chunk.from_text(f"note {i} about cats", id=f"c{i}") for i in range(20)])
     return store, kwargs
 
 
 def _hnsw(store: ChromaStore, kwargs: dict[str, Any]) -> dict[str, Any]:
     """The settings as a fresh store object (another client, unless in-memory) reads them."""
-    fresh = ChromaStore(store.name, embedder=HashEmbedder(), **kwargs)
+    fresh = ChromaStore(store.name, embedder=FakeEmbedder(), **kwargs)
     return dict(fresh.collection.configuration["hnsw"])
 
 
