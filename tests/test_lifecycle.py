@@ -60,12 +60,12 @@ from chromabridge.vectorstores import ChromaStore
 
 class Dying(FakeEmbedder):
     def embed_documents(self, texts):
-        if self.calls == int(os.environ["DIE_AT_CALL"]):
+        if len(self.calls) == int(os.environ["DIE_AT_CALL"]):
             os.kill(os.getpid(), signal.SIGKILL)
         return super().embed_documents(texts)
 
 store = ChromaStore("docs", embedder=FakeEmbedder(64, name="test:hash"), path=sys.argv[1])
-store.reembed(Dying(32, "test:hash-32"), batch_size=10, cache=sys.argv[2])
+store.reembed(Dying(32, name="test:hash-32"), batch_size=10, cache=sys.argv[2])
 """
 
 
@@ -75,7 +75,7 @@ def test_reembed_killed_resumed_swapped_rolled_back(tmp_path: Path) -> None:
     store = ChromaStore("docs", embedder=_old(), path=db)
     store.add(_chunks())
     source = _records(store)
-    before = [h.chunk.id for h in store.query("zebras graze", k=5)]
+    store.close()  # the directory belongs to one process at a time: the script's, next
 
     script = tmp_path / "reembed.py"
     script.write_text(SCRIPT)
@@ -88,6 +88,8 @@ def test_reembed_killed_resumed_swapped_rolled_back(tmp_path: Path) -> None:
         timeout=120,
     )
     assert proc.returncode == -9, proc.stderr[-2000:]
+    store = ChromaStore("docs", embedder=_old(), path=db)
+    before = [h.chunk.id for h in store.query("zebras graze", k=5)]  # ties: as reopened
     partial = ChromaStore(shadow_name("docs", NEW[0]), path=db)
     assert partial.count() == 30  # three pages of 10 written before the kill
 
@@ -106,7 +108,7 @@ def test_reembed_killed_resumed_swapped_rolled_back(tmp_path: Path) -> None:
             worker.join()
             return super().embed_documents(texts)
 
-    shadow = store.reembed(Watched(*reversed(NEW)), batch_size=10, cache=cache)
+    shadow = store.reembed(Watched(NEW[1], name=NEW[0]), batch_size=10, cache=cache)
     report = shadow.last_reembed
     assert report is not None
     assert (report.unchanged, report.embedded, report.removed) == (30, 30, 0)
