@@ -457,15 +457,6 @@ def collections(
     out.print(table)
 
 
-def _documents(store: Any) -> dict[str, tuple[str | None, int]]:
-    """Every stored document: doc id -> (source, number of chunks)."""
-    docs: dict[str, tuple[str | None, int]] = {}
-    for chunk in store.iter_chunks(page_size=1000, text=False):
-        source, count = docs.get(chunk.doc_id, (chunk.metadata.get("source"), 0))
-        docs[chunk.doc_id] = (source, count + 1)
-    return docs
-
-
 @app.command()
 def stats(
     collection: CollectionOpt = DEFAULT_COLLECTION,
@@ -480,8 +471,8 @@ def stats(
     deploy = _deployment(path, host, port, cloud, DEFAULT_PATH, shared)
     with _errors():
         store = _open(collection, deploy, None, must_exist=True, with_embedder=False)
-        docs = _documents(store)
-        metadata = store.collection.metadata or {}
+        docs = store.documents()
+        metadata = store.metadata
         data = {
             "collection": collection,
             "records": store.count(),
@@ -529,11 +520,11 @@ def delete(
     deploy = _deployment(path, host, port, cloud, DEFAULT_PATH, shared)
     with _errors():
         store = _open(collection, deploy, None, must_exist=True, with_embedder=False)
-        docs = _documents(store)
+        docs = store.documents()
         gone = [doc for doc, (src, _) in docs.items() if _matches(src, source)]
-        for lo in range(0, len(gone), 100):
-            store.delete(doc_id=gone[lo : lo + 100])
-    data = {"documents": len(gone), "chunks": sum(docs[d][1] for d in gone)}
+        if gone:
+            store.delete(doc_id=gone)
+    data = {"documents": len(gone), "chunks": sum(docs[d].chunks for d in gone)}
     if as_json:
         out.print_json(json.dumps(data))
     else:

@@ -25,7 +25,6 @@ import asyncio
 import os
 from collections import defaultdict
 from collections.abc import Generator, Iterator, Sequence
-from pathlib import Path
 from time import perf_counter
 from typing import Any, Literal, Protocol
 
@@ -42,17 +41,13 @@ from chromabridge.image_ingest import aembed_chunks, chunk_document, embed_chunk
 from chromabridge.progress import Progress, want_progress
 from chromabridge.report import Failure, IngestReport
 from chromabridge.types import Chunk, Document
-from chromabridge.vectorstores import ChromaStore
+from chromabridge.vectorstores import ChromaStore, DocumentInfo
 
 __all__ = ["CACHE_FILE", "Mode", "Pipeline", "check_chunk_size"]
 
 Mode = Literal["incremental", "full"]
 #: The embedding cache's file name inside a persistent store's directory.
 CACHE_FILE = "chromabridge-embeddings.sqlite"
-#: Records read per page when listing stored documents (full mode).
-_PAGE = 1000
-#: Documents deleted per call when removing vanished ones.
-_DELETE_DOCS = 100
 _END = object()
 
 Op = tuple[str, Any]
@@ -110,21 +105,6 @@ def check_chunk_size(chunker: object, embedder: Embedder) -> None:
             f"tokens of embedder {embedder.name!r}: chunk tails would be cut off before "
             f"embedding; use a chunk size of at most {limit}"
         )
-
-
-def _persist_directory(store: ChromaStore) -> Path | None:
-    if store.directory is not None:  # embedded or shared mode
-        return store.directory
-    client = store.client
-    if client is None:
-        return None
-    try:
-        settings = client.get_settings()
-    except Exception:  # injected clients of other kinds: no cache by default
-        return None
-    if not settings.is_persistent or not settings.persist_directory:
-        return None
-    return Path(settings.persist_directory)
 
 
 def _scope(loaders: Sequence[object]) -> tuple[list[str] | None, list[str]]:
@@ -227,7 +207,7 @@ class Pipeline:
         if cache is False or isinstance(embedder, CachedEmbedder):
             return embedder
         if cache is None or cache is True:
-            directory = _persist_directory(store)
+            directory = store.directory
             if directory is None:
                 if cache is True:
                     raise ConfigError(
@@ -313,8 +293,8 @@ class Pipeline:
             return store.delete(ids=arg)
         if name == "delete_docs":
             return store.delete(doc_id=arg)
-        if name == "page":
-            return store.get(limit=_PAGE, offset=arg, text=False)
+        if name == "documents":
+            return store.documents()
         raise AssertionError(name)  # pragma: no cover
 
     async def _ado(self, op: Op) -> Any:
@@ -334,8 +314,8 @@ class Pipeline:
             return await store.adelete(ids=arg)
         if name == "delete_docs":
             return await store.adelete(doc_id=arg)
-        if name == "page":
-            return await store.aget(limit=_PAGE, offset=arg, text=False)
+        if name == "documents":
+            return await store.adocuments()
         raise AssertionError(name)  # pragma: no cover
 
     # -- the run, as operations -----------------------------------------------------------
@@ -516,16 +496,7 @@ class Pipeline:
         """Full mode: delete stored documents of this run's sources that it did not see."""
         started = perf_counter()
         roots, files = _scope(self.loaders)
-        stored: dict[str, tuple[str | None, int]] = {}
-        offset = 0
-        while True:
-            page = yield ("page", offset)
-            for chunk in page:
-                source, count = stored.get(chunk.doc_id, (chunk.metadata.get("source"), 0))
-                stored[chunk.doc_id] = (source, count + 1)
-            if len(page) < _PAGE:
-                break
-            offset += _PAGE
+        stored: dict[str, DocumentInfo] = yield ("documents", None)
         gone = [
             doc_id
             for doc_id, (source, _) in stored.items()
@@ -533,8 +504,8 @@ class Pipeline:
             and in_scope(source, roots, files)
             and not protected(source, failed_paths)
         ]
-        for lo in range(0, len(gone), _DELETE_DOCS):
-            yield ("delete_docs", gone[lo : lo + _DELETE_DOCS])
+        if gone:
+            yield ("delete_docs", gone)
         report.deleted += len(gone)
-        report.chunks_deleted += sum(stored[doc_id][1] for doc_id in gone)
+        report.chunks_deleted += sum(stored[doc_id].chunks for doc_id in gone)
         report.add_time("delete", perf_counter() - started)

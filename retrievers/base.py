@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
-from chromabridge.errors import ConfigError
 from chromabridge.types import Hit
 from chromabridge.vectorstores import ChromaFilter, to_chroma_filter
+from chromabridge.vectorstores.base import check_k
 
 __all__ = ["Retriever", "RetrieverBase", "check_k", "combine_filters"]
 
@@ -23,12 +23,6 @@ class Retriever(Protocol):
     def retrieve(self, query: str, k: int | None = None, where: Any = None) -> list[Hit]: ...
 
     async def aretrieve(self, query: str, k: int | None = None, where: Any = None) -> list[Hit]: ...
-
-
-def check_k(k: object, what: str = "k") -> int:
-    if isinstance(k, bool) or not isinstance(k, int) or k <= 0:
-        raise ConfigError(f"{what} must be a positive int, got {k!r}")
-    return k
 
 
 def _and(a: dict[str, Any] | None, b: dict[str, Any] | None) -> dict[str, Any] | None:

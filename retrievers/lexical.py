@@ -49,45 +49,34 @@ _PAGE = 5000
 
 
 def default_index_path(store: ChromaStore) -> Path | None:
-    """`<chroma dir>.bm25/<collection>.npz` for a local directory (embedded or shared
-    mode) or an injected persistent client, else None."""
-    if store.directory is not None:
-        base = store.directory.resolve()
-        return base.with_name(base.name + ".bm25") / f"{store.name}.npz"
-    client = store.client
-    if client is None:
+    """`<chroma dir>.bm25/<collection>.npz` for a store kept in a local directory
+    (`ChromaStore.directory`), else None."""
+    if store.directory is None:
         return None
-    try:
-        settings = client.get_settings()
-    except Exception:  # an injected client of some other kind
-        return None
-    directory = getattr(settings, "persist_directory", None)
-    if not getattr(settings, "is_persistent", False) or not directory:
-        return None
-    base = Path(directory).resolve()
+    base = store.directory.resolve()
     return base.with_name(base.name + ".bm25") / f"{store.name}.npz"
 
 
 class _LoopReader:
-    """An async collection's reads for a worker thread: each is run on the collection's
-    event loop, and only the thread waits for it."""
+    """The store's async reads for a worker thread (a store given only an async client):
+    each is run on the store's event loop, and only the thread waits for it. Reads the
+    way the blocking store does (`records`, `ids`, `count`)."""
 
-    def __init__(self, collection: Any, loop: asyncio.AbstractEventLoop) -> None:
-        self._collection = collection
+    def __init__(self, store: ChromaStore, loop: asyncio.AbstractEventLoop) -> None:
+        self._store = store
         self._loop = loop
-
-    @property
-    def id(self) -> Any:
-        return self._collection.id
 
     def _wait(self, call: Coroutine[Any, Any, Any]) -> Any:
         return asyncio.run_coroutine_threadsafe(call, self._loop).result()
 
-    def get(self, **kwargs: Any) -> dict[str, Any]:
-        return dict(self._wait(self._collection.get(**kwargs)))
+    def records(self, ids: Any = None, **kwargs: Any) -> dict[str, Any]:
+        return dict(self._wait(self._store.arecords(ids, **kwargs)))
+
+    def ids(self, **kwargs: Any) -> list[str]:
+        return list(self._wait(self._store.aids(**kwargs)))
 
     def count(self) -> int:
-        return int(self._wait(self._collection.count()))
+        return int(self._wait(self._store.acount()))
 
 
 class LexicalIndex:
@@ -178,7 +167,7 @@ class LexicalIndex:
         offset = 0
         while True:
             try:
-                page = reader.get(include=include, limit=_PAGE, offset=offset, **kwargs)
+                page = reader.records(include=include, limit=_PAGE, offset=offset, **kwargs)
             except Exception as exc:
                 raise StoreError(f"reading {self.store.name!r} for the BM25 index: {exc}") from exc
             yield page
@@ -191,15 +180,15 @@ class LexicalIndex:
         for lo in range(0, len(ids), _PAGE):
             batch = ids[lo : lo + _PAGE]
             try:
-                found = reader.get(ids=batch, include=["documents"])
+                found = reader.records(batch, include=["documents"])
             except Exception as exc:
                 raise StoreError(f"reading {self.store.name!r} for the BM25 index: {exc}") from exc
             texts = [d or "" for d in found["documents"]]
             index.upsert(found["ids"], texts)
             index.remove(set(batch) - set(found["ids"]))
 
-    def _collection_id(self) -> str:
-        return str(self.store.collection.id)
+    def _collection_id(self) -> str | None:
+        return self.store.collection_id
 
     # -- building and refreshing --------------------------------------------------------
 
@@ -218,7 +207,7 @@ class LexicalIndex:
 
     def rebuild(self) -> BM25Index:
         """Index every document of the collection from scratch."""
-        return self._rebuild(self.store.collection)
+        return self._rebuild(self.store)
 
     def _rebuild(self, reader: Any) -> BM25Index:
         with self._lock:
@@ -238,7 +227,7 @@ class LexicalIndex:
 
     def refresh(self, full: bool = False) -> None:
         """Catch up with writes by others: an id diff, plus text hashes when `full`."""
-        self._refresh(self.store.collection, full)
+        self._refresh(self.store, full)
 
     async def arefresh(self, full: bool = False) -> None:
         """Async `refresh` (works on a store given only an async client)."""
@@ -313,17 +302,16 @@ class LexicalIndex:
         this call by offset costs more than one unpaged call.
         """
         try:
-            found = reader.get(where=flt.where, where_document=flt.where_document, include=[])
-        except Exception as exc:
+            return set(reader.ids(where=flt.where, where_document=flt.where_document))
+        except StoreError as exc:
             raise StoreError(f"filtering BM25 hits on {self.store.name!r}: {exc}") from exc
-        return set(found["ids"])
 
     def search(
         self, query: str, k: int, flt: ChromaFilter | None = None
     ) -> list[tuple[str, float]]:
         """Best `k` (id, BM25 score) among chunks matching `flt`, filtered by Chroma so
         the semantics are Chroma's; the cost grows with the number of matching chunks."""
-        return self._search(self.store.collection, query, k, flt)
+        return self._search(self.store, query, k, flt)
 
     async def asearch(
         self, query: str, k: int, flt: ChromaFilter | None = None
@@ -344,9 +332,8 @@ class LexicalIndex:
         """What the worker thread reads Chroma through: the blocking collection, or the
         async one (a store given only an async client) bridged to this loop."""
         if self.store.client is not None:
-            return self.store.collection
-        collection = await self.store._acollection()
-        return _LoopReader(collection, asyncio.get_running_loop())
+            return self.store
+        return _LoopReader(self.store, asyncio.get_running_loop())
 
     def forget(self, ids: list[str]) -> None:
         """Drop ids found missing from Chroma (deleted by another writer); queued like a
@@ -354,6 +341,6 @@ class LexicalIndex:
         self._on_change("delete", list(ids))
 
     def __len__(self) -> int:
-        reader = self.store.collection
+        reader = self.store
         with self._lock:
             return len(self._sync(reader))

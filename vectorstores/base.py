@@ -8,7 +8,10 @@ truly async against a server without a second copy of the logic. On an embedded 
 `_adrive(threaded=True)` runs each call in a worker thread, one at a time: embedded
 Chroma holds the GIL for a whole call, so the event loop runs only between calls, and
 async writes there are cut into slices. A Chroma exception is thrown into the plan as a
-`StoreError`, so plans can undo or re-raise.
+`StoreError`, so plans can undo or re-raise. A query's embedder call is a step of its
+plan too (`EMBED_QUERY`): the drivers run it blocking, through the embedder's async
+twin, or in a worker thread, so a query and its async twin are one plan and the async
+reads need no worker-thread copy of the blocking method.
 """
 
 from __future__ import annotations
@@ -46,12 +49,19 @@ ChangeListener = Callable[[str, "list[str] | None"], None]
 Call = tuple[str, dict[str, Any]]
 Plan = Generator[Call, Any, T]
 
+#: A plan step run by the store's embedder rather than Chroma: ``(EMBED_QUERY, {"text":
+#: ...})``. The sync driver calls `embed_query`, the async driver `aembed_query`, or
+#: `embed_query` in a worker thread on an embedded store (one async mechanism: the
+#: operation is written once, as a plan, embedding included).
+EMBED_QUERY = "embedder.embed_query"
+
 SPACES: tuple[str, ...] = get_args(Space)
 #: What `include` asks for to rebuild chunks.
 RECORD = ["documents", "metadatas"]
 
 
 def check_k(k: object, what: str = "k") -> int:
+    """`k` (or the count named `what`) as a positive int; `ConfigError` otherwise."""
     if isinstance(k, bool) or not isinstance(k, int) or k <= 0:
         raise ConfigError(f"{what} must be a positive int, got {k!r}")
     return k
@@ -255,12 +265,29 @@ class StoreBase:
             f"{type(exc).__name__}: {exc}"
         )
 
+    def _embed_step(self, name: str, kwargs: dict[str, Any]) -> Any:
+        """A plan's embedder step, blocking (its errors are the embedder's, not Chroma's)."""
+        assert name == EMBED_QUERY and self.embedder is not None
+        return self.embedder.embed_query(**kwargs)
+
+    async def _aembed_step(self, name: str, kwargs: dict[str, Any], threaded: bool) -> Any:
+        """A plan's embedder step, async: in a worker thread on an embedded store (an
+        embedder's own async twin may well compute on the loop), else the embedder's
+        async call."""
+        assert name == EMBED_QUERY and self.embedder is not None
+        if threaded:
+            return await asyncio.to_thread(self._embed_step, name, kwargs)
+        return await self.embedder.aembed_query(**kwargs)
+
     def _drive(self, plan: Plan[T], target: Any) -> T:
         """Run `plan` against a blocking client or collection."""
         try:
             call = next(plan)
             while True:
                 name, kwargs = call
+                if name == EMBED_QUERY:
+                    call = plan.send(self._embed_step(name, kwargs))
+                    continue
                 try:
                     result = getattr(target, name)(**kwargs)
                 except Exception as exc:  # chromadb and httpx raise many types
@@ -279,6 +306,9 @@ class StoreBase:
             call = next(plan)
             while True:
                 name, kwargs = call
+                if name == EMBED_QUERY:
+                    call = plan.send(await self._aembed_step(name, kwargs, threaded))
+                    continue
                 try:
                     method = getattr(target, name)
                     if threaded:

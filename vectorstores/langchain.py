@@ -20,7 +20,8 @@ from langchain_core.vectorstores import VectorStore
 from chromabridge.errors import ConfigError, InputError
 from chromabridge.types import Chunk, Hit
 
-from .records import HIDDEN_KEYS, user_metadata
+from .reads import QueryRows
+from .records import record_text, shown_metadata, user_metadata
 from .store import ChromaStore
 
 __all__ = ["LangChainVectorStore", "hit_to_document", "chunk_to_document"]
@@ -37,9 +38,19 @@ def hit_to_document(hit: Hit) -> Document:
     return chunk_to_document(hit.chunk)
 
 
-def _shown(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Stored metadata as users see it (bookkeeping hidden), for Chroma-shaped results."""
-    return {k: v for k, v in (metadata or {}).items() if k not in HIDDEN_KEYS}
+def _row_documents(rows: QueryRows) -> list[tuple[Document, float]]:
+    """A query's rows straight to (Document, distance): no Chunk or Hit per hit."""
+    return [
+        (
+            Document(page_content=record_text(text, meta), metadata=shown_metadata(meta), id=id_),
+            distance,
+        )
+        for id_, text, meta, distance in zip(*rows, strict=True)
+    ]
+
+
+def _hit_documents(hits: Iterable[Hit]) -> list[tuple[Document, float]]:
+    return [(hit_to_document(h), float(h.distance or 0.0)) for h in hits]
 
 
 def _chunks(
@@ -272,7 +283,7 @@ class LangChainVectorStore(VectorStore):
             include=include,
         )
         if result.get("metadatas") is not None:
-            result["metadatas"] = [_shown(m) for m in result["metadatas"]]
+            result["metadatas"] = [shown_metadata(m) for m in result["metadatas"]]
         return result
 
     def get_by_ids(self, ids: Sequence[str], /) -> list[Document]:
@@ -281,41 +292,46 @@ class LangChainVectorStore(VectorStore):
     async def aget_by_ids(self, ids: Sequence[str], /) -> list[Document]:
         return [chunk_to_document(c) for c in await self.store.aget(list(ids))]
 
-    def _hits(
+    def _found(
         self,
         query: str | None,
         embedding: list[float] | None,
         k: int,
         filter: Any,
         where_document: Any,
-        max_per_document: int | None = None,
-    ) -> list[Hit]:
-        return self.store.query(
-            query,
-            embedding,
-            k=k,
-            where=filter,
-            where_document=where_document,
-            max_per_document=max_per_document,
+        kwargs: Mapping[str, Any],
+    ) -> list[tuple[Document, float]]:
+        """(Document, Chroma distance) of the nearest records: straight from Chroma's rows,
+        or through the store's grouped hits for `max_per_document`."""
+        per_doc = _per_doc(kwargs)
+        if per_doc is None:
+            return _row_documents(
+                self.store.query_rows(query, embedding, k, filter, where_document)
+            )
+        hits = self.store.query(
+            query, embedding, k, filter, where_document, max_per_document=per_doc
         )
+        return _hit_documents(hits)
 
-    async def _ahits(
+    async def _afound(
         self,
         query: str | None,
         embedding: list[float] | None,
         k: int,
         filter: Any,
         where_document: Any,
-        max_per_document: int | None = None,
-    ) -> list[Hit]:
-        return await self.store.aquery(
-            query,
-            embedding,
-            k=k,
-            where=filter,
-            where_document=where_document,
-            max_per_document=max_per_document,
+        kwargs: Mapping[str, Any],
+    ) -> list[tuple[Document, float]]:
+        """Async `_found`."""
+        per_doc = _per_doc(kwargs)
+        if per_doc is None:
+            return _row_documents(
+                await self.store.aquery_rows(query, embedding, k, filter, where_document)
+            )
+        hits = await self.store.aquery(
+            query, embedding, k, filter, where_document, max_per_document=per_doc
         )
+        return _hit_documents(hits)
 
     def similarity_search(
         self,
@@ -325,10 +341,7 @@ class LangChainVectorStore(VectorStore):
         where_document: Any = None,
         **kwargs: Any,
     ) -> list[Document]:
-        return [
-            hit_to_document(h)
-            for h in self._hits(query, None, k, filter, where_document, _per_doc(kwargs))
-        ]
+        return [doc for doc, _ in self._found(query, None, k, filter, where_document, kwargs)]
 
     async def asimilarity_search(
         self,
@@ -338,8 +351,8 @@ class LangChainVectorStore(VectorStore):
         where_document: Any = None,
         **kwargs: Any,
     ) -> list[Document]:
-        hits = await self._ahits(query, None, k, filter, where_document, _per_doc(kwargs))
-        return [hit_to_document(h) for h in hits]
+        found = await self._afound(query, None, k, filter, where_document, kwargs)
+        return [doc for doc, _ in found]
 
     def similarity_search_with_score(
         self,
@@ -349,8 +362,7 @@ class LangChainVectorStore(VectorStore):
         where_document: Any = None,
         **kwargs: Any,
     ) -> list[tuple[Document, float]]:
-        hits = self._hits(query, None, k, filter, where_document, _per_doc(kwargs))
-        return [(hit_to_document(h), float(h.distance or 0.0)) for h in hits]
+        return self._found(query, None, k, filter, where_document, kwargs)
 
     async def asimilarity_search_with_score(
         self,
@@ -360,8 +372,7 @@ class LangChainVectorStore(VectorStore):
         where_document: Any = None,
         **kwargs: Any,
     ) -> list[tuple[Document, float]]:
-        hits = await self._ahits(query, None, k, filter, where_document, _per_doc(kwargs))
-        return [(hit_to_document(h), float(h.distance or 0.0)) for h in hits]
+        return await self._afound(query, None, k, filter, where_document, kwargs)
 
     def similarity_search_with_vectors(
         self,
@@ -381,7 +392,9 @@ class LangChainVectorStore(VectorStore):
         rows = self.store.search(search).rows()
         return [
             Document(
-                page_content=row["document"], metadata=_shown(row.get("metadata")), id=row["id"]
+                page_content=row["document"],
+                metadata=shown_metadata(row.get("metadata")),
+                id=row["id"],
             )
             for row in (rows[0] if rows else [])
             if row.get("document") is not None
@@ -395,10 +408,7 @@ class LangChainVectorStore(VectorStore):
         where_document: Any = None,
         **kwargs: Any,
     ) -> list[Document]:
-        return [
-            hit_to_document(h)
-            for h in self._hits(None, embedding, k, filter, where_document, _per_doc(kwargs))
-        ]
+        return [doc for doc, _ in self._found(None, embedding, k, filter, where_document, kwargs)]
 
     async def asimilarity_search_by_vector(
         self,
@@ -408,8 +418,8 @@ class LangChainVectorStore(VectorStore):
         where_document: Any = None,
         **kwargs: Any,
     ) -> list[Document]:
-        hits = await self._ahits(None, embedding, k, filter, where_document, _per_doc(kwargs))
-        return [hit_to_document(h) for h in hits]
+        found = await self._afound(None, embedding, k, filter, where_document, kwargs)
+        return [doc for doc, _ in found]
 
     def similarity_search_by_vector_with_relevance_scores(
         self,
@@ -421,8 +431,7 @@ class LangChainVectorStore(VectorStore):
     ) -> list[tuple[Document, float]]:
         """The `k` nearest documents with Chroma's distance (lower is better), as
         `langchain_chroma` returns despite the name."""
-        hits = self._hits(None, embedding, k, filter, where_document, _per_doc(kwargs))
-        return [(hit_to_document(h), float(h.distance or 0.0)) for h in hits]
+        return self._found(None, embedding, k, filter, where_document, kwargs)
 
     # -- images: langchain_chroma.Chroma's methods, over ChromaStore.add_images ----------
 

@@ -15,7 +15,7 @@ docs/migrating.md lists what differs and why.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from chromadb import Collection
@@ -41,7 +41,14 @@ from chromabridge.types import Chunk, Hit
 
 from .image_nodes import chunk_to_image_node, image_node_to_chunk
 from .llamaindex_modes import LEXICAL_MODES, hybrid_retriever, lexical_for
-from .records import user_metadata
+from .reads import QueryRows
+from .records import (
+    is_image_record,
+    record_to_chunk,
+    shown_metadata,
+    stored_doc_id,
+    user_metadata,
+)
 from .store import ChromaStore
 
 __all__ = ["LlamaIndexVectorStore", "chunk_to_node", "node_to_chunk"]
@@ -122,6 +129,35 @@ def _result(hits: Sequence[Hit]) -> VectorStoreQueryResult:
         nodes=[chunk_to_node(h.chunk) for h in hits],
         similarities=[h.score for h in hits],
         ids=[h.chunk.id for h in hits],
+    )
+
+
+def _row_node(record_id: str, text: str | None, metadata: Mapping[str, Any] | None) -> BaseNode:
+    """A record straight to a `TextNode` (as `chunk_to_node(record_to_chunk(...))`, without
+    the Chunk); images and other writers' records take that full path."""
+    meta = metadata or {}
+    doc_id = stored_doc_id(meta)
+    if doc_id is None or text is None or "_node_content" in meta or is_image_record(meta):
+        return chunk_to_node(record_to_chunk(record_id, text, metadata))
+    start, end = meta.get("start_char"), meta.get("end_char")
+    return TextNode(
+        id_=record_id,
+        text=text,
+        metadata=shown_metadata(meta),
+        relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=doc_id)},
+        start_char_idx=start if type(start) is int else None,
+        end_char_idx=end if type(end) is int else None,
+    )
+
+
+def _rows_result(rows: QueryRows, store: ChromaStore) -> VectorStoreQueryResult:
+    """A query's rows straight to LlamaIndex's result: no Chunk or Hit per hit."""
+    return VectorStoreQueryResult(
+        nodes=[
+            _row_node(*row) for row in zip(rows.ids, rows.documents, rows.metadatas, strict=True)
+        ],
+        similarities=[store.relevance(d) for d in rows.distances],
+        ids=list(rows.ids),
     )
 
 
@@ -361,6 +397,8 @@ class LlamaIndexVectorStore(BasePydanticVectorStore):
             )
         if "fetch_k" in plan:
             return _result(self._store.mmr(**plan))
+        if plan["max_per_document"] is None:
+            return _rows_result(self._store.query_rows(**_row_args(plan)), self._store)
         return _result(self._store.query(**plan))
 
     async def aquery(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
@@ -374,7 +412,14 @@ class LlamaIndexVectorStore(BasePydanticVectorStore):
             )
         if "fetch_k" in plan:
             return _result(await self._store.ammr(**plan))
+        if plan["max_per_document"] is None:
+            return _rows_result(await self._store.aquery_rows(**_row_args(plan)), self._store)
         return _result(await self._store.aquery(**plan))
+
+
+def _row_args(plan: dict[str, Any]) -> dict[str, Any]:
+    """A plain query's plan as `query_rows` arguments (no `max_per_document`)."""
+    return {key: value for key, value in plan.items() if key != "max_per_document"}
 
 
 def _and(filters: Any, extra: dict[str, Any]) -> Any:

@@ -2,23 +2,56 @@
 
 from __future__ import annotations
 
-import asyncio
 import math
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 
 from chromabridge.errors import ConfigError, InputError
 from chromabridge.types import Chunk, Hit
 
-from .base import RECORD, Plan, StoreBase, check_k, first, one_call, strings, vector_error
+from .base import (
+    EMBED_QUERY,
+    RECORD,
+    Plan,
+    StoreBase,
+    check_k,
+    first,
+    one_call,
+    strings,
+    vector_error,
+)
 from .filters import ChromaFilter, to_chroma_filter
 from .grouping import check_per_document, widened
 from .mmr import mmr_select
 from .records import record_to_chunk, relevance
 
-__all__ = ["StoreReads"]
+__all__ = ["DocumentInfo", "QueryRows", "StoreReads"]
+
+T = TypeVar("T")
+
+#: Records per Chroma call of the inventory scan (`documents`).
+_INVENTORY_PAGE = 1000
+
+
+class QueryRows(NamedTuple):
+    """One query's records as Chroma returned them, nearest first: what `query_rows`
+    gives the framework faces, which build their own objects straight from it."""
+
+    ids: list[str]
+    documents: list[str | None]
+    metadatas: list[Mapping[str, Any] | None]
+    distances: list[float]
+
+
+class DocumentInfo(NamedTuple):
+    """One stored source document, as `ChromaStore.documents` reports it."""
+
+    #: The `source` metadata of its first chunk seen (a path or URL), if any.
+    source: str | None
+    #: How many chunks (records) it has.
+    chunks: int
 
 
 def _query_call(
@@ -47,11 +80,18 @@ def _not_numbers(vector: object, cause: Exception | None = None) -> InputError:
 class StoreReads(StoreBase):
     """Reads of `ChromaStore` (see there for the user's view)."""
 
-    def _hits(self, result: Mapping[str, Any]) -> list[Hit]:
+    @staticmethod
+    def _rows(result: Mapping[str, Any]) -> QueryRows:
         ids = first(result, "ids")
-        docs = first(result, "documents") or [None] * len(ids)
-        metas = first(result, "metadatas") or [None] * len(ids)
-        dists = [float(d) for d in first(result, "distances")]
+        return QueryRows(
+            ids,
+            first(result, "documents") or [None] * len(ids),
+            first(result, "metadatas") or [None] * len(ids),
+            [float(d) for d in first(result, "distances")],
+        )
+
+    def _hits(self, result: Mapping[str, Any]) -> list[Hit]:
+        rows = self._rows(result)
         space = self._space
         return [
             Hit(
@@ -59,8 +99,11 @@ class StoreReads(StoreBase):
                 score=relevance(dist, space),
                 distance=dist,
             )
-            for record_id, doc, meta, dist in zip(ids, docs, metas, dists, strict=True)
+            for record_id, doc, meta, dist in zip(*rows, strict=True)
         ]
+
+    def _rows_plan(self, vector: np.ndarray, k: int, flt: ChromaFilter) -> Plan[QueryRows]:
+        return self._rows((yield _query_call(vector, k, flt, [*RECORD, "distances"])))
 
     def _query_plan(
         self, vector: np.ndarray, k: int, flt: ChromaFilter, with_vectors: bool = False
@@ -112,29 +155,40 @@ class StoreReads(StoreBase):
             raise vector_error("the query vector has NaN or inf", from_embedder)
         return values
 
-    def _query_args(
-        self, text: str | None, embedding: Sequence[float] | None, k: int, where: Any, wd: Any
-    ) -> tuple[np.ndarray, ChromaFilter]:
-        """Checks shared by every query (k, filter, vector), embedding `text` if given."""
+    def _query_op(
+        self,
+        text: str | None,
+        embedding: Sequence[float] | None,
+        k: int,
+        where: Any,
+        wd: Any,
+        then: Callable[[np.ndarray, ChromaFilter], Plan[T]],
+    ) -> Plan[T]:
+        """One query as one plan, for the sync and the async driver alike. The checks
+        shared by every query (k, filter, vector) are made now, at the call; the plan
+        then embeds `text` when given (a step run by the embedder, `EMBED_QUERY`) and
+        runs `then` with the vector."""
         check_k(k)
         flt = to_chroma_filter(where, wd)
-        vector = self._query_vector(text, embedding)
-        if vector is None:
-            assert self.embedder is not None and text is not None
-            vector = self._check_query_vector(self.embedder.embed_query(text), True)
-        return vector, flt
+        given: np.ndarray | None = self._query_vector(text, embedding)
 
-    async def _aquery_args(
-        self, text: str | None, embedding: Sequence[float] | None, k: int, where: Any, wd: Any
-    ) -> tuple[np.ndarray, ChromaFilter]:
-        """Async `_query_args` (the embedder's async call)."""
-        check_k(k)
-        flt = to_chroma_filter(where, wd)
-        vector = self._query_vector(text, embedding)
-        if vector is None:
-            assert self.embedder is not None and text is not None
-            vector = self._check_query_vector(await self.embedder.aembed_query(text), True)
-        return vector, flt
+        def plan() -> Plan[T]:
+            vector = given
+            if vector is None:
+                vector = self._check_query_vector((yield (EMBED_QUERY, {"text": text})), True)
+            return (yield from then(vector, flt))
+
+        return plan()
+
+    def _hits_op(
+        self, text: Any, embedding: Any, k: int, where: Any, wd: Any, per_doc: Any
+    ) -> Plan[list[Hit]]:
+        per = check_per_document(per_doc)
+
+        def then(vector: np.ndarray, flt: ChromaFilter) -> Plan[list[Hit]]:
+            return (yield from self._search_plan(vector, k, flt, per))[0]
+
+        return self._query_op(text, embedding, k, where, wd, then)
 
     def query(
         self,
@@ -151,9 +205,7 @@ class StoreReads(StoreBase):
         `max_per_document` keeps at most that many chunks of each source document,
         searching deeper until `k` hits remain (cost: see `vectorstores/grouping.py`).
         """
-        per_doc = check_per_document(max_per_document)
-        vector, flt = self._query_args(text, embedding, k, where, where_document)
-        return self._run(self._search_plan(vector, k, flt, per_doc))[0]
+        return self._run(self._hits_op(text, embedding, k, where, where_document, max_per_document))
 
     async def aquery(
         self,
@@ -166,19 +218,37 @@ class StoreReads(StoreBase):
         max_per_document: int | None = None,
     ) -> list[Hit]:
         """Async `query`."""
-        if not self.is_async_native:
-            return await asyncio.to_thread(
-                self.query,
-                text,
-                embedding,
-                k,
-                where,
-                where_document,
-                max_per_document=max_per_document,
-            )
-        per_doc = check_per_document(max_per_document)
-        vector, flt = await self._aquery_args(text, embedding, k, where, where_document)
-        return (await self._arun(self._search_plan(vector, k, flt, per_doc)))[0]
+        plan = self._hits_op(text, embedding, k, where, where_document, max_per_document)
+        return await self._arun(plan)
+
+    def _rows_op(self, text: Any, embedding: Any, k: int, where: Any, wd: Any) -> Plan[QueryRows]:
+        return self._query_op(
+            text, embedding, k, where, wd, lambda vector, flt: self._rows_plan(vector, k, flt)
+        )
+
+    def query_rows(
+        self,
+        text: str | None = None,
+        embedding: Sequence[float] | None = None,
+        k: int = 4,
+        where: Any = None,
+        where_document: Any = None,
+    ) -> QueryRows:
+        """`query` without `max_per_document`, as Chroma's rows rather than `Hit`s: the
+        same checks and the same Chroma call, for the framework faces, which build their
+        `Document`s / nodes straight from the rows (no `Chunk` and `Hit` per hit)."""
+        return self._run(self._rows_op(text, embedding, k, where, where_document))
+
+    async def aquery_rows(
+        self,
+        text: str | None = None,
+        embedding: Sequence[float] | None = None,
+        k: int = 4,
+        where: Any = None,
+        where_document: Any = None,
+    ) -> QueryRows:
+        """Async `query_rows`."""
+        return await self._arun(self._rows_op(text, embedding, k, where, where_document))
 
     def _nearest_plan(
         self, vector: np.ndarray, k: int, flt: ChromaFilter
@@ -186,6 +256,13 @@ class StoreReads(StoreBase):
         result = yield _query_call(vector, k, flt, ["distances"])
         distances = map(float, first(result, "distances"))
         return list(zip(first(result, "ids"), distances, strict=True))
+
+    def _nearest_op(
+        self, text: Any, embedding: Any, k: int, where: Any, wd: Any
+    ) -> Plan[list[tuple[str, float]]]:
+        return self._query_op(
+            text, embedding, k, where, wd, lambda vector, flt: self._nearest_plan(vector, k, flt)
+        )
 
     def nearest(
         self,
@@ -198,8 +275,7 @@ class StoreReads(StoreBase):
         """(id, distance) of the `k` nearest chunks, nearest first, without reading their
         records: for callers that fuse or cut candidate lists before reading the few
         they return (`HybridRetriever`)."""
-        vector, flt = self._query_args(text, embedding, k, where, where_document)
-        return self._run(self._nearest_plan(vector, k, flt))
+        return self._run(self._nearest_op(text, embedding, k, where, where_document))
 
     async def anearest(
         self,
@@ -210,16 +286,7 @@ class StoreReads(StoreBase):
         where_document: Any = None,
     ) -> list[tuple[str, float]]:
         """Async `nearest`."""
-        if not self.is_async_native:
-            return await asyncio.to_thread(self.nearest, text, embedding, k, where, where_document)
-        vector, flt = await self._aquery_args(text, embedding, k, where, where_document)
-        return await self._arun(self._nearest_plan(vector, k, flt))
-
-    def _mmr_pick(
-        self, vector: np.ndarray, found: tuple[list[Hit], list[Any]], k: int, lam: float
-    ) -> list[Hit]:
-        hits, vectors = found
-        return [hits[i] for i in mmr_select(vector, vectors, k, lam)]
+        return await self._arun(self._nearest_op(text, embedding, k, where, where_document))
 
     @staticmethod
     def _check_mmr(k: int, fetch_k: int, lambda_mult: float) -> None:
@@ -228,6 +295,27 @@ class StoreReads(StoreBase):
         number = isinstance(lambda_mult, (int, float)) and not isinstance(lambda_mult, bool)
         if not number or not 0.0 <= lambda_mult <= 1.0:
             raise ConfigError(f"lambda_mult must be a number within [0, 1], got {lambda_mult!r}")
+
+    def _mmr_op(
+        self,
+        text: Any,
+        embedding: Any,
+        k: int,
+        fetch_k: int,
+        lambda_mult: float,
+        where: Any,
+        wd: Any,
+        per_doc: Any,
+    ) -> Plan[list[Hit]]:
+        self._check_mmr(k, fetch_k, lambda_mult)
+        per = check_per_document(per_doc)
+
+        def then(vector: np.ndarray, flt: ChromaFilter) -> Plan[list[Hit]]:
+            found = yield from self._search_plan(vector, max(k, fetch_k), flt, per, True)
+            hits, vectors = found
+            return [hits[i] for i in mmr_select(vector, vectors, k, lambda_mult)]
+
+        return self._query_op(text, embedding, k, where, wd, then)
 
     def mmr(
         self,
@@ -246,11 +334,11 @@ class StoreReads(StoreBase):
 
         `max_per_document` caps the candidates per source document (the `fetch_k`
         candidates are then that many documents' best chunks; see `query`)."""
-        self._check_mmr(k, fetch_k, lambda_mult)
-        per_doc = check_per_document(max_per_document)
-        vector, flt = self._query_args(text, embedding, k, where, where_document)
-        found = self._run(self._search_plan(vector, max(k, fetch_k), flt, per_doc, True))
-        return self._mmr_pick(vector, found, k, lambda_mult)
+        return self._run(
+            self._mmr_op(
+                text, embedding, k, fetch_k, lambda_mult, where, where_document, max_per_document
+            )
+        )
 
     async def ammr(
         self,
@@ -265,23 +353,11 @@ class StoreReads(StoreBase):
         max_per_document: int | None = None,
     ) -> list[Hit]:
         """Async `mmr`."""
-        if not self.is_async_native:
-            return await asyncio.to_thread(
-                self.mmr,
-                text,
-                embedding,
-                k,
-                fetch_k,
-                lambda_mult,
-                where,
-                where_document,
-                max_per_document=max_per_document,
+        return await self._arun(
+            self._mmr_op(
+                text, embedding, k, fetch_k, lambda_mult, where, where_document, max_per_document
             )
-        self._check_mmr(k, fetch_k, lambda_mult)
-        per_doc = check_per_document(max_per_document)
-        vector, flt = await self._aquery_args(text, embedding, k, where, where_document)
-        plan = self._search_plan(vector, max(k, fetch_k), flt, per_doc, True)
-        return self._mmr_pick(vector, await self._arun(plan), k, lambda_mult)
+        )
 
     @staticmethod
     def _get_call(
@@ -363,16 +439,6 @@ class StoreReads(StoreBase):
         text: bool = True,
     ) -> list[Chunk]:
         """Async `get`."""
-        if not self.is_async_native:
-            return await asyncio.to_thread(
-                self.get,
-                ids,
-                where=where,
-                where_document=where_document,
-                limit=limit,
-                offset=offset,
-                text=text,
-            )
         return await self._arun(self._get_plan(ids, where, where_document, limit, offset, text))
 
     def records(
@@ -395,6 +461,66 @@ class StoreReads(StoreBase):
         call = self._get_call(ids, where, where_document, limit, offset, list(include))
         return dict(self._run(one_call(*call)))
 
+    async def arecords(
+        self,
+        ids: str | Sequence[str] | None = None,
+        *,
+        where: Any = None,
+        where_document: Any = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        include: Sequence[str] | None = None,
+    ) -> dict[str, Any]:
+        """Async `records`."""
+        if include is None:
+            include = ["metadatas", "documents"]
+        call = self._get_call(ids, where, where_document, limit, offset, list(include))
+        return dict(await self._arun(one_call(*call)))
+
+    def _ids_plan(self, where: Any, where_document: Any) -> Plan[list[str]]:
+        result = yield self._get_call(None, where, where_document, None, None, [])
+        return list(result["ids"])
+
+    def ids(self, *, where: Any = None, where_document: Any = None) -> list[str]:
+        """Ids of every record matching `where` / `where_document` (all ids without
+        them), in one Chroma call that moves only ids: for callers that filter or diff
+        by id (the BM25 index's filtered search)."""
+        return self._run(self._ids_plan(where, where_document))
+
+    async def aids(self, *, where: Any = None, where_document: Any = None) -> list[str]:
+        """Async `ids`."""
+        return await self._arun(self._ids_plan(where, where_document))
+
+    def _documents_plan(self, where: Any, page_size: int) -> Plan[dict[str, DocumentInfo]]:
+        check_k(page_size, "page_size")
+        found: dict[str, DocumentInfo] = {}
+        offset = 0
+        while True:
+            page = yield self._get_call(None, where, None, page_size, offset, ["metadatas"])
+            for record_id, meta in zip(page["ids"], page["metadatas"], strict=True):
+                chunk = record_to_chunk(record_id, "", meta)  # reads every schema's doc id
+                known = found.get(chunk.doc_id)
+                source = known.source if known else chunk.metadata.get("source")
+                found[chunk.doc_id] = DocumentInfo(source, (known.chunks if known else 0) + 1)
+            if len(page["ids"]) < page_size:
+                return found
+            offset += page_size
+
+    def documents(
+        self, *, where: Any = None, page_size: int = _INVENTORY_PAGE
+    ) -> dict[str, DocumentInfo]:
+        """The per-document inventory: doc id -> `DocumentInfo` (source, chunk count) of
+        every stored document (or of those whose chunks match `where`), read as metadata
+        only, `page_size` records per call. What `chromabridge stats`, `delete --source`
+        and a full pipeline run's clean-up are computed from."""
+        return self._run(self._documents_plan(where, page_size))
+
+    async def adocuments(
+        self, *, where: Any = None, page_size: int = _INVENTORY_PAGE
+    ) -> dict[str, DocumentInfo]:
+        """Async `documents`."""
+        return await self._arun(self._documents_plan(where, page_size))
+
     def query_with_vectors(
         self,
         text: str | None = None,
@@ -405,9 +531,12 @@ class StoreReads(StoreBase):
     ) -> list[tuple[Hit, np.ndarray]]:
         """`query`, each hit with its stored vector (LangChain's
         `similarity_search_with_vectors`)."""
-        vector, flt = self._query_args(text, embedding, k, where, where_document)
-        hits, vectors = self._run(self._query_plan(vector, k, flt, with_vectors=True))
-        return list(zip(hits, (np.asarray(v) for v in vectors), strict=True))
+
+        def then(vector: np.ndarray, flt: ChromaFilter) -> Plan[list[tuple[Hit, np.ndarray]]]:
+            hits, vectors = yield from self._query_plan(vector, k, flt, with_vectors=True)
+            return list(zip(hits, (np.asarray(v) for v in vectors), strict=True))
+
+        return self._run(self._query_op(text, embedding, k, where, where_document, then))
 
     def _count_plan(self) -> Plan[int]:
         return int((yield ("count", {})))
@@ -418,8 +547,6 @@ class StoreReads(StoreBase):
 
     async def acount(self) -> int:
         """Async `count`."""
-        if not self.is_async_native:
-            return await asyncio.to_thread(self.count)
         return await self._arun(self._count_plan())
 
     def iter_chunks(

@@ -29,6 +29,10 @@ __all__ = [
     "Space",
     "HIDDEN_KEYS",
     "chunk_metadata",
+    "is_image_record",
+    "record_text",
+    "shown_metadata",
+    "stored_doc_id",
     "record_to_chunk",
     "relevance",
     "user_metadata",
@@ -111,6 +115,13 @@ def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def stored_doc_id(metadata: Mapping[str, Any]) -> str | None:
+    """The `doc_id` key as our records hold it; None for records of other writers (their
+    source document is found by `record_to_chunk`'s fallbacks)."""
+    doc_id = metadata.get("doc_id")
+    return doc_id if type(doc_id) is str and doc_id and doc_id != "None" else None
+
+
 def record_to_chunk(record_id: str, text: str | None, metadata: Mapping[str, Any] | None) -> Chunk:
     """Rebuild a Chunk from a record written by us, stock LangChain or stock LlamaIndex.
 
@@ -119,9 +130,7 @@ def record_to_chunk(record_id: str, text: str | None, metadata: Mapping[str, Any
     for records that need them.
     """
     meta = metadata or {}
-    doc_id = meta.get("doc_id")
-    if type(doc_id) is not str or not doc_id or doc_id == "None":
-        doc_id = None
+    doc_id = stored_doc_id(meta)
     index = meta.get("chunk_index")
     index = index if type(index) is int else None
     start = meta.get("start_char")
@@ -152,7 +161,26 @@ def record_to_chunk(record_id: str, text: str | None, metadata: Mapping[str, Any
 
 def user_metadata(chunk: Chunk) -> dict[str, Any]:
     """Metadata as framework users see it: bookkeeping hidden, `source` kept."""
-    return {k: v for k, v in chunk.metadata.items() if k not in HIDDEN_KEYS}
+    return shown_metadata(chunk.metadata)
+
+
+def shown_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A record's stored metadata as framework users see it (as `user_metadata` of its
+    chunk): bookkeeping hidden, `source` kept."""
+    return {k: v for k, v in (metadata or {}).items() if k not in HIDDEN_KEYS}
+
+
+def record_text(text: str | None, metadata: Mapping[str, Any] | None) -> str:
+    """A record's text as `record_to_chunk` reads it (stock LlamaIndex records without a
+    document keep it in `_node_content`)."""
+    if text is not None:
+        return text
+    return str(_json((metadata or {}).get("_node_content")).get("text") or "")
+
+
+def is_image_record(metadata: Mapping[str, Any] | None) -> bool:
+    """True for an image record (as `Chunk.is_image` of its chunk)."""
+    return metadata is not None and metadata.get("modality") == "image"
 
 
 def relevance(distance: float, space: Space) -> float:

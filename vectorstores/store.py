@@ -171,6 +171,7 @@ class ChromaStore(StoreImages, StoreTuning, StoreLifecycle):  # StoreImages: rea
         self._space = distance or "cosine"
         self._dimension = None
         self._batch_size = 0
+        self._metadata = {}
         self._collection = None
         self._async = weakref.WeakKeyDictionary()
         self._listeners = []
@@ -218,8 +219,34 @@ class ChromaStore(StoreImages, StoreTuning, StoreLifecycle):  # StoreImages: rea
 
     @property
     def directory(self) -> Path | None:
-        """The local directory behind this store (embedded or shared mode), else None."""
-        return self._conn.directory
+        """The local directory Chroma keeps this store in: `path=` (embedded or shared
+        mode) or an injected `PersistentClient`; None in memory, on a server and in the
+        cloud. Derived files (the embedding cache, the BM25 index) live by it."""
+        if self._conn.directory is not None:
+            return self._conn.directory
+        client = self._conn.sync
+        if client is None:
+            return None
+        try:
+            settings = client.get_settings()
+        except Exception:  # an injected client of some other kind
+            return None
+        if not getattr(settings, "is_persistent", False) or not settings.persist_directory:
+            return None
+        return Path(settings.persist_directory)
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The collection's metadata as read when it was opened (a copy), bookkeeping
+        included (the recorded embedder and dimension)."""
+        return dict(self._metadata)
+
+    @property
+    def collection_id(self) -> str | None:
+        """Chroma's id of the collection (it changes when the collection is dropped and
+        made again), once opened; None before an async-only store's first call."""
+        opened = self._collection or next(iter(self._async.values()), None)
+        return None if opened is None else str(opened.id)
 
     @property
     def client(self) -> ClientAPI | None:

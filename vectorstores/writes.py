@@ -38,6 +38,9 @@ _CHECK_BEFORE_ADD = 100
 #: where one call of 5,000 stalls it for seconds; smaller slices cost throughput
 #: (per-call overhead). docs/vectorstores.md has the figures.
 _SLICE = 64
+#: Source documents per Chroma `delete` of `delete(doc_id=[...])`: Chroma evaluates a
+#: long `$in` list per record, so thousands of doc ids go in several calls.
+_DOC_IDS_PER_DELETE = 100
 #: Failed-write ids shown in an error message (all of them are on `PartialWriteError.ids`).
 _SHOWN_IDS = 10
 
@@ -328,22 +331,25 @@ class StoreWrites(StoreBase):
     ) -> Plan[None]:
         if ids is None and where is None and doc_id is None:
             raise ConfigError("delete() needs ids=, where= or doc_id= (use clear() to empty)")
-        clauses: list[dict[str, Any]] = []
         flt = to_chroma_filter(where)
-        if flt.where is not None:
-            clauses.append(flt.where)
+        groups: list[list[str] | None] = [None]
         if doc_id is not None:
             doc_ids = strings(doc_id, "doc_id")
             if not doc_ids or not all(doc_ids):
                 raise ConfigError(f"doc_id must be a non-empty string or list, got {doc_id!r}")
-            clauses.append({"doc_id": {"$in": doc_ids}})
-        where_ = clauses[0] if len(clauses) == 1 else ({"$and": clauses} if clauses else None)
-        if ids is not None:
-            size = size or self._batch_size or len(ids) or 1
-            for lo in range(0, len(ids), size):
-                yield ("delete", {"ids": ids[lo : lo + size], "where": where_})
-        else:
-            yield ("delete", {"where": where_, "where_document": flt.where_document})
+            step = _DOC_IDS_PER_DELETE
+            groups = [doc_ids[lo : lo + step] for lo in range(0, len(doc_ids), step)]
+        for group in groups:
+            clauses: list[dict[str, Any]] = [flt.where] if flt.where is not None else []
+            if group is not None:
+                clauses.append({"doc_id": {"$in": group}})
+            where_ = clauses[0] if len(clauses) == 1 else ({"$and": clauses} if clauses else None)
+            if ids is not None:
+                size = size or self._batch_size or len(ids) or 1
+                for lo in range(0, len(ids), size):
+                    yield ("delete", {"ids": ids[lo : lo + size], "where": where_})
+            else:
+                yield ("delete", {"where": where_, "where_document": flt.where_document})
 
     def delete(
         self,
@@ -352,7 +358,10 @@ class StoreWrites(StoreBase):
         where: Any = None,
         doc_id: str | Sequence[str] | None = None,
     ) -> None:
-        """Delete by ids, by filter, or every chunk of one or more source documents."""
+        """Delete by ids, by filter, or every chunk of one or more source documents.
+
+        Any number of ids or doc ids works: they go to Chroma in batches (not atomic
+        across batches; a failure leaves the earlier batches deleted)."""
         id_list = None if ids is None else strings(ids, "ids")  # read once: may be an iterator
         self._run(self._delete_plan(id_list, where, doc_id))
         self._notify("delete", _exact_ids(id_list, where, doc_id))

@@ -152,11 +152,7 @@ class Catalog:
         cached = self._docs.get(name)
         if cached is not None and cached.records == records:
             return cached
-        docs: dict[str, tuple[str | None, int]] = {}
-        for chunk in store.iter_chunks(page_size=2000, text=False):
-            source, count = docs.get(chunk.doc_id, (chunk.metadata.get("source"), 0))
-            docs[chunk.doc_id] = (source, count + 1)
-        index = _DocIndex(records, docs)
+        index = _DocIndex(records, dict(store.documents(page_size=2000)))
         self._docs[name] = index
         return index
 
@@ -221,13 +217,13 @@ class Catalog:
         """Up to `sample` records with their embeddings, drawn evenly at random."""
         from chromabridge.vectorstores.records import record_to_chunk
 
-        collection = self.store(name).collection
-        ids = collection.get(include=[])["ids"]
+        store = self.store(name)
+        ids = store.ids()
         if len(ids) > sample:
             ids = random.Random(seed).sample(ids, sample)
         if not ids:
             return np.zeros((0, 0)), []
-        got = collection.get(ids=ids, include=["embeddings", "documents", "metadatas"])
+        got = store.records(ids=ids, include=["embeddings", "documents", "metadatas"])
         chunks = [
             record_to_chunk(i, d, m)
             for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
