@@ -18,7 +18,10 @@ import logging
 import os
 import sys
 
-__all__ = ["quiet"]
+__all__ = ["QUIET_ENV", "quiet"]
+
+#: Set by `quiet()`, so the loader's worker processes stay quiet as well.
+QUIET_ENV = "CHROMABRIDGE_QUIET"
 
 #: Loggers whose warnings are notices, not problems with the user's data.
 NOTICE_LOGGERS = ("unstructured",)
@@ -31,6 +34,7 @@ def quiet(verbose: bool = False) -> None:
     # Read when huggingface_hub / transformers are imported (lazily, by LocalEmbedder)...
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("UNSTRUCTURED_DISABLE_NOTICE", "1")
+    os.environ[QUIET_ENV] = "1"
     # ...and switched off in place if they already are.
     if "huggingface_hub" in sys.modules:
         importlib.import_module("huggingface_hub.utils").disable_progress_bars()

@@ -166,6 +166,10 @@ def _warm_up() -> None:
 def _serve(conn: Connection, memory: int | None) -> None:
     """A worker's loop: one loader in, `_STARTED`, one `Outcome` out, until the pipe closes."""
     from chromabridge.loaders.base import normalize
+    from chromabridge.quiet import QUIET_ENV, quiet
+
+    if os.environ.get(QUIET_ENV):  # the parent asked for quiet: its notices stay off here too
+        quiet()
 
     normalize({})  # imports chromadb's metadata types: every document needs them
     warmed = False
