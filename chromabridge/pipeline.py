@@ -15,8 +15,9 @@ the collection holds old and final records side by side, and the next run's comp
 writes exactly the missing ones and deletes exactly the stale ones: it ends in the state
 an uninterrupted run gives. Searches in between see old or new text, never nothing.
 
-The run is written once, as a generator of operations (`_plan`); `run()` performs them
-with the blocking APIs and `arun()` with the async twins.
+The run is written once, as a plan (`chromabridge.plans`: a generator of steps,
+`_plan`); `run()` drives it with the blocking APIs and `arun()` with the async twins,
+through the same driver as `ChromaStore`'s operations.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from __future__ import annotations
 import asyncio
 import os
 from collections import defaultdict
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from time import perf_counter
 from typing import Any, Literal, Protocol
 
@@ -38,6 +40,7 @@ from chromabridge.errors import (
     LoaderError,
 )
 from chromabridge.image_ingest import aembed_chunks, chunk_document, embed_chunks
+from chromabridge.plans import Plan, Step, adrive, drive
 from chromabridge.progress import Progress, want_progress
 from chromabridge.report import Failure, IngestReport
 from chromabridge.types import Chunk, Document
@@ -50,8 +53,16 @@ Mode = Literal["incremental", "full"]
 CACHE_FILE = "chromabridge-embeddings.sqlite"
 _END = object()
 
-Op = tuple[str, Any]
-RunPlan = Generator[Op, Any, None]
+
+def _next_or_end(iterator: Iterator[Document]) -> Any:
+    """The iterator's next document, or `_END` (StopIteration must not cross a plan)."""
+    return next(iterator, _END)
+
+
+#: A step of the run: ("next", iterator), ("chunk", document), ("embed", chunks), or a
+#: store call, (method name, keyword arguments): get, add, delete, documents.
+Op = Step
+RunPlan = Plan[None]
 
 
 class DocumentSource(Protocol):
@@ -229,46 +240,19 @@ class Pipeline:
         Raises only for what makes the whole run pointless: the store refusing writes
         (`StoreError`), a wrong embedder (`EmbedderMismatchError`), a strict loader.
         """
-        report = self._new_report()
-        start = perf_counter()
-        hits = self._cache_hits()
-        with Progress(want_progress(self.progress)) as progress:
-            plan = self._plan(report, progress)
-            value: Any = None
-            error: BaseException | None = None
-            while True:
-                try:
-                    op = plan.throw(error) if error is not None else plan.send(value)
-                except StopIteration:
-                    break
-                value, error = None, None
-                try:
-                    value = self._do(op)
-                except Exception as exc:
-                    error = exc
-        report.cache_hits = self._cache_hits() - hits
-        report.total_seconds = perf_counter() - start
-        return report
+        return drive(self._run_plan(), self._do)
 
     async def arun(self) -> IngestReport:
         """Async `run`: the store and embedder's async twins; loading in a worker thread."""
+        return await adrive(self._run_plan(), self._ado)
+
+    def _run_plan(self) -> Plan[IngestReport]:
+        """The run (`_plan`) with its report's totals and the progress bar around it."""
         report = self._new_report()
         start = perf_counter()
         hits = self._cache_hits()
         with Progress(want_progress(self.progress)) as progress:
-            plan = self._plan(report, progress)
-            value: Any = None
-            error: BaseException | None = None
-            while True:
-                try:
-                    op = plan.throw(error) if error is not None else plan.send(value)
-                except StopIteration:
-                    break
-                value, error = None, None
-                try:
-                    value = await self._ado(op)
-                except Exception as exc:
-                    error = exc
+            yield from self._plan(report, progress)
         report.cache_hits = self._cache_hits() - hits
         report.total_seconds = perf_counter() - start
         return report
@@ -276,47 +260,32 @@ class Pipeline:
     def _cache_hits(self) -> int:
         return self.embedder.hits if isinstance(self.embedder, CachedEmbedder) else 0
 
-    def _do(self, op: Op) -> Any:
-        name, arg = op
-        store = self.store
+    def _local(self, name: str) -> Callable[[Any], Any] | None:
+        """The steps with no async form (loading, chunking): `arun` runs them in a
+        worker thread."""
         if name == "next":
-            return next(arg, _END)
+            return _next_or_end
         if name == "chunk":
-            return chunk_document(self.chunker, arg)
-        if name == "get":
-            return store.get(where={"doc_id": {"$in": arg}})
+            return partial(chunk_document, self.chunker)
+        return None
+
+    def _do(self, name: str, arg: Any) -> Any:
+        """One step of the run, blocking."""
         if name == "embed":
             return embed_chunks(self.embedder, arg)
-        if name == "add":
-            return store.add(arg[0], embeddings=arg[1])
-        if name == "delete":
-            return store.delete(ids=arg)
-        if name == "delete_docs":
-            return store.delete(doc_id=arg)
-        if name == "documents":
-            return store.documents()
-        raise AssertionError(name)  # pragma: no cover
+        local = self._local(name)
+        if local is not None:
+            return local(arg)
+        return getattr(self.store, name)(**arg)
 
-    async def _ado(self, op: Op) -> Any:
-        name, arg = op
-        store = self.store
-        if name == "next":
-            return await asyncio.to_thread(next, arg, _END)
-        if name == "chunk":
-            return await asyncio.to_thread(chunk_document, self.chunker, arg)
-        if name == "get":
-            return await store.aget(where={"doc_id": {"$in": arg}})
+    async def _ado(self, name: str, arg: Any) -> Any:
+        """One step of the run, async: the embedder's and the store's async twins."""
         if name == "embed":
             return await aembed_chunks(self.embedder, arg)
-        if name == "add":
-            return await store.aadd(arg[0], embeddings=arg[1])
-        if name == "delete":
-            return await store.adelete(ids=arg)
-        if name == "delete_docs":
-            return await store.adelete(doc_id=arg)
-        if name == "documents":
-            return await store.adocuments()
-        raise AssertionError(name)  # pragma: no cover
+        local = self._local(name)
+        if local is not None:
+            return await asyncio.to_thread(local, arg)
+        return await getattr(self.store, "a" + name)(**arg)
 
     # -- the run, as operations -----------------------------------------------------------
 
@@ -414,7 +383,8 @@ class Pipeline:
     ) -> RunPlan:
         """Bring one batch of documents up to date: compare, embed, upsert, then delete."""
         started = perf_counter()
-        stored = yield ("get", [document.id for document, _ in group])
+        ids = [document.id for document, _ in group]
+        stored = yield ("get", {"where": {"doc_id": {"$in": ids}}})
         by_doc: dict[str, list[Chunk]] = defaultdict(list)
         for chunk in stored:
             by_doc[chunk.doc_id].append(chunk)
@@ -431,12 +401,12 @@ class Pipeline:
             report.add_time("embed", perf_counter() - started)
             if writes:
                 started = perf_counter()
-                yield ("add", (writes, vectors))
+                yield ("add", {"chunks": writes, "embeddings": vectors})
                 report.add_time("write", perf_counter() - started)
         stale = [record_id for change in todo for record_id in change.stale]
         if stale:
             started = perf_counter()
-            yield ("delete", stale)
+            yield ("delete", {"ids": stale})
             report.add_time("delete", perf_counter() - started)
         for change in todo:
             if change.outcome == "added":
@@ -448,7 +418,7 @@ class Pipeline:
 
     def _embed(
         self, todo: list[DocumentChange], report: IngestReport, failed_paths: list[str]
-    ) -> Generator[Op, Any, tuple[list[DocumentChange], list[list[float]]]]:
+    ) -> Plan[tuple[list[DocumentChange], list[list[float]]]]:
         """Vectors for the chunks to write; on failure, find the documents at fault.
 
         One bad text (too long for a strict embedder, refused by a provider) should cost
@@ -496,7 +466,7 @@ class Pipeline:
         """Full mode: delete stored documents of this run's sources that it did not see."""
         started = perf_counter()
         roots, files = _scope(self.loaders)
-        stored: dict[str, DocumentInfo] = yield ("documents", None)
+        stored: dict[str, DocumentInfo] = yield ("documents", {})
         gone = [
             doc_id
             for doc_id, (source, _) in stored.items()
@@ -505,7 +475,7 @@ class Pipeline:
             and not protected(source, failed_paths)
         ]
         if gone:
-            yield ("delete_docs", gone)
+            yield ("delete", {"doc_id": gone})
         report.deleted += len(gone)
         report.chunks_deleted += sum(stored[doc_id].chunks for doc_id in gone)
         report.add_time("delete", perf_counter() - started)

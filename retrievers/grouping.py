@@ -18,8 +18,9 @@ from chromabridge.vectorstores.grouping import GROWTH, per_document
 __all__ = ["Ranked", "grouped_fusion"]
 
 Ranked = list[tuple[str, float]]
-#: What `grouped_fusion` asks its driver for: ("search", depth) -> (dense, lexical),
-#: ("documents", ids) -> {chunk id: doc id} for the ids still stored.
+#: The steps `grouped_fusion` yields (a plan, `chromabridge.plans`): ("search", depth)
+#: -> (dense, lexical), and the store's ("get", {"ids": ..., "text": False}) -> the
+#: chunks still stored, metadata only.
 Request = tuple[str, Any]
 
 
@@ -31,7 +32,8 @@ def grouped_fusion(
     while True:
         dense, lexical = yield ("search", depth)
         fused = fuse(dense, lexical)
-        doc_of: dict[str, str] = yield ("documents", [i for i, _ in fused])
+        stored = yield ("get", {"ids": [i for i, _ in fused], "text": False})
+        doc_of = {chunk.id: chunk.doc_id for chunk in stored}
         live = [pair for pair in fused if pair[0] in doc_of]
         keep = per_document([doc_of[i] for i, _ in live], limit)
         if len(keep) >= k or (len(dense) < depth and len(lexical) < depth):

@@ -26,10 +26,12 @@ dense side found the chunk, else None.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Generator, Sequence
+from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from chromabridge.errors import ConfigError
+from chromabridge.plans import Plan, adrive, drive
 from chromabridge.types import Chunk, Hit
 from chromabridge.vectorstores import ChromaFilter, ChromaStore
 from chromabridge.vectorstores.grouping import check_per_document
@@ -122,10 +124,7 @@ class HybridRetriever(RetrieverBase):
         """Fused hits for `query`; `embedding` (the query's vector, when the caller has it
         already) spares the dense side from embedding `query` again."""
         k_, flt = self._call_args(k, where)
-        if self.max_per_document is not None:
-            return self._grouped(query, embedding, k_, flt, self.max_per_document)
-        dense, lexical = self._sides(query, embedding, self._depth(k_), flt)
-        return self._read(self._fuse(dense, lexical), dict(dense), k_)
+        return drive(self._plan(k_), partial(self._step, query, embedding, flt))
 
     async def aretrieve(
         self,
@@ -136,42 +135,32 @@ class HybridRetriever(RetrieverBase):
         embedding: Sequence[float] | None = None,
     ) -> list[Hit]:
         k_, flt = self._call_args(k, where)
-        if self.max_per_document is not None:
-            return await self._agrouped(query, embedding, k_, flt, self.max_per_document)
-        dense, lexical = await self._asides(query, embedding, self._depth(k_), flt)
-        fused = self._fuse(dense, lexical)
-        return await self._aread(fused, dict(dense), k_)
+        return await adrive(self._plan(k_), partial(self._astep, query, embedding, flt))
 
-    def _grouped(
-        self, query: str, embedding: Vector, k: int, flt: ChromaFilter, limit: int
-    ) -> list[Hit]:
-        plan = grouped_fusion(self._fuse, k, limit, self._depth(k))
-        try:
-            kind, arg = next(plan)
-            while True:
-                if kind == "search":
-                    kind, arg = plan.send(self._sides(query, embedding, arg, flt))
-                else:
-                    kind, arg = plan.send({c.id: c.doc_id for c in self.store.get(arg, text=False)})
-        except StopIteration as stop:
-            fused, dense = stop.value
-        return self._read(fused, dict(dense), k)
+    def _plan(self, k: int) -> Plan[list[Hit]]:
+        """One retrieval as a plan (`chromabridge.plans`), for `retrieve` and `aretrieve`
+        alike: ("search", depth) steps for both rankings, then store `get` steps."""
+        if self.max_per_document is None:
+            dense, lexical = yield ("search", self._depth(k))
+            fused = self._fuse(dense, lexical)
+        else:
+            grouped = grouped_fusion(self._fuse, k, self.max_per_document, self._depth(k))
+            fused, dense = yield from grouped
+        return (yield from self._read_back(fused, dict(dense), k))
 
-    async def _agrouped(
-        self, query: str, embedding: Vector, k: int, flt: ChromaFilter, limit: int
-    ) -> list[Hit]:
-        plan = grouped_fusion(self._fuse, k, limit, self._depth(k))
-        try:
-            kind, arg = next(plan)
-            while True:
-                if kind == "search":
-                    kind, arg = plan.send(await self._asides(query, embedding, arg, flt))
-                else:
-                    chunks = await self.store.aget(arg, text=False)
-                    kind, arg = plan.send({c.id: c.doc_id for c in chunks})
-        except StopIteration as stop:
-            fused, dense = stop.value
-        return await self._aread(fused, dict(dense), k)
+    def _step(self, query: str, embedding: Vector, flt: ChromaFilter, name: str, arg: Any) -> Any:
+        """A step of `_plan`, blocking: the two searches, or a store call."""
+        if name == "search":
+            return self._sides(query, embedding, arg, flt)
+        return getattr(self.store, name)(**arg)
+
+    async def _astep(
+        self, query: str, embedding: Vector, flt: ChromaFilter, name: str, arg: Any
+    ) -> Any:
+        """A step of `_plan`, async: both searches at once, or a store call."""
+        if name == "search":
+            return await self._asides(query, embedding, arg, flt)
+        return await getattr(self.store, "a" + name)(**arg)
 
     def _sides(self, query: str, embedding: Vector, depth: int, flt: ChromaFilter) -> Sides:
         """The dense and the lexical ranking at `depth` (a side weighted 0 is not asked)."""
@@ -201,43 +190,18 @@ class HybridRetriever(RetrieverBase):
             return []
         return await self.lexical.asearch(query, depth, flt)
 
-    def _read(
-        self, fused: list[tuple[str, float]], distances: dict[str, float], k: int
-    ) -> list[Hit]:
-        reading = self._read_back(fused, distances, k)
-        try:
-            wanted = next(reading)
-            while True:
-                wanted = reading.send(self.store.get(wanted))
-        except StopIteration as done:
-            hits: list[Hit] = done.value
-            return hits
-
-    async def _aread(
-        self, fused: list[tuple[str, float]], distances: dict[str, float], k: int
-    ) -> list[Hit]:
-        reading = self._read_back(fused, distances, k)
-        try:
-            wanted = next(reading)
-            while True:
-                wanted = reading.send(await self.store.aget(wanted))
-        except StopIteration as done:
-            hits: list[Hit] = done.value
-            return hits
-
     def _read_back(
         self, fused: list[tuple[str, float]], distances: dict[str, float], k: int
-    ) -> Generator[list[str], list[Chunk], list[Hit]]:
+    ) -> Plan[list[Hit]]:
         """The top k as Hits, their records read from Chroma in one call: current text
-        and metadata, and chunks deleted meanwhile (by anyone) dropped, not returned.
-        Yields the ids to read and receives their chunks (a sync or an async `get`)."""
+        and metadata, and chunks deleted meanwhile (by anyone) dropped, not returned."""
         chunks: dict[str, Chunk] = {}
         while True:
             top = fused[:k]
             wanted = [doc_id for doc_id, _ in top if doc_id not in chunks]
             if not wanted:
                 return [Hit(chunks[i], score, distances.get(i)) for i, score in top]
-            found = {c.id: c for c in (yield wanted)}
+            found: dict[str, Chunk] = {c.id: c for c in (yield ("get", {"ids": wanted}))}
             chunks.update(found)
             gone = set(wanted) - set(found)
             if gone:

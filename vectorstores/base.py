@@ -1,24 +1,28 @@
 """What the parts of `ChromaStore` share: its state, opening the collection, and the
 plan drivers.
 
-Each operation is written once, as a plan: a generator that yields the Chroma calls it
-needs, as (method name, keyword arguments), and receives their results. `_drive` runs a
-plan on a blocking client and `_adrive` on `AsyncHttpClient`, so the async twins are
-truly async against a server without a second copy of the logic. On an embedded client
-`_adrive(threaded=True)` runs each call in a worker thread, one at a time: embedded
-Chroma holds the GIL for a whole call, so the event loop runs only between calls, and
-async writes there are cut into slices. A Chroma exception is thrown into the plan as a
-`StoreError`, so plans can undo or re-raise. A query's embedder call is a step of its
-plan too (`EMBED_QUERY`): the drivers run it blocking, through the embedder's async
-twin, or in a worker thread, so a query and its async twin are one plan and the async
-reads need no worker-thread copy of the blocking method.
+Each operation is written once, as a plan (`chromabridge.plans`): a generator that
+yields the steps it needs and receives their results. Most steps are Chroma calls,
+``(method name, keyword arguments)``; the rest the store runs itself: the embedder's
+calls (`embed_step`), blocking work such as telling listeners or reading images
+(`LOCAL`), a pause for the event loop (`PAUSE`), and the question of how many records
+a write may send per call (`SLICE`). `_drive` runs a plan on a blocking client and
+`_adrive` on `AsyncHttpClient`, so an operation and its async twin are one plan, truly
+async against a server. On an embedded client `_adrive(threaded=True)` runs each step
+in a worker thread, one at a time (the one worker-thread fallback): embedded Chroma
+holds the GIL for a whole call, so the event loop runs only between calls, and the
+async driver answers `SLICE` with `WRITE_SLICE` so that writes there go in slices. A
+Chroma exception is thrown into the plan as a `StoreError`, so plans can undo or
+re-raise.
 """
 
 from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Callable, Generator, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from functools import partial
 from typing import Any, TypeVar, cast, get_args
 
 from chromadb.api import ClientAPI
@@ -34,26 +38,40 @@ from chromabridge.errors import (
     InputError,
     StoreError,
 )
+from chromabridge.plans import FINISH, Plan, Step, adrive, drive
 
 from . import guard
 from .clients import Connection
 from .records import Space
 
-__all__ = ["StoreBase"]
+__all__ = ["Plan", "StoreBase"]
 
 T = TypeVar("T")
 #: Called after a successful write: ("upsert", ids), ("delete", ids or None when the
 #: deleted set is only known as a filter), or ("clear", None).
 ChangeListener = Callable[[str, "list[str] | None"], None]
 #: One Chroma call a plan needs: (method name, keyword arguments).
-Call = tuple[str, dict[str, Any]]
-Plan = Generator[Call, Any, T]
+Call = Step
 
-#: A plan step run by the store's embedder rather than Chroma: ``(EMBED_QUERY, {"text":
-#: ...})``. The sync driver calls `embed_query`, the async driver `aembed_query`, or
-#: `embed_query` in a worker thread on an embedded store (one async mechanism: the
-#: operation is written once, as a plan, embedding included).
-EMBED_QUERY = "embedder.embed_query"
+#: A step the store runs itself, blocking: ``(LOCAL, (function, args))``. The async
+#: driver runs it in a worker thread (telling listeners, who may wait on a lock or do
+#: I/O; reading images).
+LOCAL = "store.local"
+#: A step asking the embedder for vectors: ``(EMBED, (embedder, method, argument))``,
+#: made by `embed_step`.
+EMBED = "store.embed"
+#: A step that lets the event loop run (async driver) or does nothing (blocking driver).
+PAUSE: Step = ("store.pause", None)
+#: A step asking for the records a write may send per Chroma call: the async driver of
+#: an embedded store answers `WRITE_SLICE`, any other 0 (the client's batch size).
+SLICE: Step = ("store.slice", None)
+#: Records per Chroma call in async writes to an embedded store. Embedded Chroma holds
+#: the GIL for a whole call, so the event loop runs only between calls. Measured hold:
+#: 0.4-1.3 ms per record of 64 floats, 1-2.3 ms per record of 384 onto 20,000 (several
+#: times more on a loaded machine), so a slice stalls the loop for tens of milliseconds
+#: where one call of 5,000 stalls it for seconds; smaller slices cost throughput
+#: (per-call overhead). docs/vectorstores.md has the figures.
+WRITE_SLICE = 64
 
 SPACES: tuple[str, ...] = get_args(Space)
 #: What `include` asks for to rebuild chunks.
@@ -110,8 +128,33 @@ def strings(value: Any, what: str) -> list[str]:
 
 
 def one_call(name: str, kwargs: dict[str, Any]) -> Plan[Any]:
-    """A plan of one Chroma call, returning its result."""
+    """A plan of one step (a Chroma call), returning its result."""
     return (yield (name, kwargs))
+
+
+def embed_step(embedder: Any, method: str, argument: Any) -> Step:
+    """The step calling `embedder.method(argument)` (`embed_query`, `embed_documents`,
+    `embed_images`); the async driver calls its twin, ``a<method>``, or on an embedded
+    store `method` in a worker thread (an embedder's own async twin may well compute on
+    the loop)."""
+    return (EMBED, (embedder, method, argument))
+
+
+@contextmanager
+def embedder_errors(embedder: Any) -> Iterator[None]:
+    """An embedder's own failure (a third-party exception) as an `EmbeddingError`."""
+    try:
+        yield
+    except ChromaBridgeError:
+        raise
+    except Exception as exc:
+        raise EmbeddingError(f"embedder {embedder.name!r} failed: {exc}") from exc
+
+
+def embed_now(embedder: Any, method: str, argument: Any) -> Any:
+    """An `embed_step` step, blocking."""
+    with embedder_errors(embedder):
+        return getattr(embedder, method)(argument)
 
 
 def first(result: Mapping[str, Any], key: str) -> list[Any]:
@@ -133,6 +176,7 @@ class StoreBase:
     _dimension: int | None
     _batch_size: int
     _metadata: dict[str, Any]  # the collection's metadata: read at open, the guard extends it
+    _index: str  # the collection's index kind, "hnsw" or "spann": read at open
     _collection: Any
     _async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any]
     _listeners: list[ChangeListener]
@@ -159,11 +203,15 @@ class StoreBase:
         for listener in list(self._listeners):
             listener(change, ids)
 
-    async def _anotify(self, change: str, ids: list[str] | None) -> None:
-        """`_notify` from async code: listeners run in a worker thread, never on the loop
-        (a listener may wait on a lock or do I/O)."""
+    def _written(self, plan: Plan[T], change: str, ids: list[str] | None) -> Plan[T]:
+        """A write plan, then its listeners told. From the `FINISH` step on, a cancelled
+        async caller stops waiting, but the write (or its rollback) completes and the
+        listeners hear of it; the listeners never run on the event loop."""
+        yield (FINISH, None)
+        result = yield from plan
         if self._listeners:
-            await asyncio.to_thread(self._notify, change, ids)
+            yield (LOCAL, (self._notify, (change, ids)))
+        return result
 
     # -- opening ------------------------------------------------------------------------------
 
@@ -183,6 +231,7 @@ class StoreBase:
                 f"{self._distance!r}; drop distance= or use another collection"
             )
         self._space = space
+        self._index = "spann" if configuration(collection).get("spann") else "hnsw"
         self._metadata = dict(collection.metadata or {})
         self._dimension = guard.recorded_dimension(collection.metadata) or (
             self.embedder.dimension if self.embedder else None
@@ -221,21 +270,23 @@ class StoreBase:
     def _open_sync(self, client: ClientAPI) -> Any:
         return self._drive(self._open_plan(), client)
 
+    async def _aclient(self) -> Any:
+        """The async client (a factory's is made per call: it is bound to its loop)."""
+        if self._conn.async_client is not None:
+            return self._conn.async_client
+        assert self._conn.async_factory is not None
+        try:
+            return await self._conn.async_factory()
+        except Exception as exc:
+            raise StoreError(f"cannot open Chroma ({self._conn.label}): {exc}") from exc
+
     async def _acollection(self) -> Any:
         """This event loop's async collection (AsyncHttpClient is bound to its loop)."""
         self._check_alive()
         loop = asyncio.get_running_loop()
         collection = self._async.get(loop)
         if collection is None:
-            if self._conn.async_client is not None:
-                client: Any = self._conn.async_client
-            else:
-                assert self._conn.async_factory is not None
-                try:
-                    client = await self._conn.async_factory()
-                except Exception as exc:
-                    raise StoreError(f"cannot open Chroma ({self._conn.label}): {exc}") from exc
-            collection = await self._adrive(self._open_plan(), client)
+            collection = await self._adrive(self._open_plan(), await self._aclient())
             self._async[loop] = collection
         return collection
 
@@ -258,81 +309,77 @@ class StoreBase:
     # -- drivers ------------------------------------------------------------------------------
 
     def _fail(self, name: str, exc: Exception) -> StoreError:
+        """Chroma's exception from call `name` as our `StoreError`, chained."""
+        if isinstance(exc, StoreError):
+            return exc
         if isinstance(exc, ChromaBridgeError):
-            return exc if isinstance(exc, StoreError) else StoreError(str(exc))
-        return StoreError(
-            f"Chroma {name} on collection {self.name!r} ({self._conn.label}) failed: "
-            f"{type(exc).__name__}: {exc}"
-        )
+            error = StoreError(str(exc))
+        else:
+            error = StoreError(
+                f"Chroma {name} on collection {self.name!r} ({self._conn.label}) failed: "
+                f"{type(exc).__name__}: {exc}"
+            )
+        error.__cause__ = exc
+        return error
 
-    def _embed_step(self, name: str, kwargs: dict[str, Any]) -> Any:
-        """A plan's embedder step, blocking (its errors are the embedder's, not Chroma's)."""
-        assert name == EMBED_QUERY and self.embedder is not None
-        return self.embedder.embed_query(**kwargs)
+    def _step(self, target: Any, name: str, argument: Any) -> Any:
+        """One plan step, blocking: a Chroma call on `target`, or one the store runs."""
+        if name == EMBED:
+            return embed_now(*argument)
+        if name == LOCAL:
+            function, args = argument
+            return function(*args)
+        if name == SLICE[0]:
+            return 0
+        if name == PAUSE[0]:
+            return None
+        try:
+            return getattr(target, name)(**argument)
+        except Exception as exc:  # chromadb and httpx raise many types
+            raise self._fail(name, exc)  # noqa: B904 - _fail chains it
 
-    async def _aembed_step(self, name: str, kwargs: dict[str, Any], threaded: bool) -> Any:
-        """A plan's embedder step, async: in a worker thread on an embedded store (an
-        embedder's own async twin may well compute on the loop), else the embedder's
-        async call."""
-        assert name == EMBED_QUERY and self.embedder is not None
-        if threaded:
-            return await asyncio.to_thread(self._embed_step, name, kwargs)
-        return await self.embedder.aembed_query(**kwargs)
+    async def _astep(self, target: Any, threaded: bool, name: str, argument: Any) -> Any:
+        """One plan step, async: each in a worker thread when `threaded` (an embedded
+        store; `LOCAL` steps always), else Chroma's or the embedder's async call."""
+        if name == PAUSE[0]:
+            await asyncio.sleep(0)
+            return None
+        if name == SLICE[0]:
+            return WRITE_SLICE if threaded else 0
+        if threaded or name == LOCAL:
+            return await asyncio.to_thread(self._step, target, name, argument)
+        if name == EMBED:
+            embedder, method, value = argument
+            with embedder_errors(embedder):
+                return await getattr(embedder, "a" + method)(value)
+        try:
+            return await getattr(target, name)(**argument)
+        except Exception as exc:
+            raise self._fail(name, exc)  # noqa: B904 - _fail chains it
 
     def _drive(self, plan: Plan[T], target: Any) -> T:
         """Run `plan` against a blocking client or collection."""
-        try:
-            call = next(plan)
-            while True:
-                name, kwargs = call
-                if name == EMBED_QUERY:
-                    call = plan.send(self._embed_step(name, kwargs))
-                    continue
-                try:
-                    result = getattr(target, name)(**kwargs)
-                except Exception as exc:  # chromadb and httpx raise many types
-                    error = self._fail(name, exc)
-                    error.__cause__ = exc
-                    call = plan.throw(error)
-                    continue
-                call = plan.send(result)
-        except StopIteration as stop:
-            return cast(T, stop.value)
+        return drive(plan, partial(self._step, target))
 
     async def _adrive(self, plan: Plan[T], target: Any, threaded: bool = False) -> T:
         """Run `plan` against an async client or collection, or, `threaded`, against a
-        blocking one with each call in a worker thread."""
-        try:
-            call = next(plan)
-            while True:
-                name, kwargs = call
-                if name == EMBED_QUERY:
-                    call = plan.send(await self._aembed_step(name, kwargs, threaded))
-                    continue
-                try:
-                    method = getattr(target, name)
-                    if threaded:
-                        result = await asyncio.to_thread(method, **kwargs)
-                    else:
-                        result = await method(**kwargs)
-                except Exception as exc:
-                    error = self._fail(name, exc)
-                    error.__cause__ = exc
-                    call = plan.throw(error)
-                    continue
-                call = plan.send(result)
-        except StopIteration as stop:
-            return cast(T, stop.value)
+        blocking one with each step in a worker thread."""
+        return await adrive(plan, partial(self._astep, target, threaded))
 
-    def _run(self, plan: Plan[T]) -> T:
-        return self._drive(plan, self._require_sync())
+    def _run(self, plan: Plan[T], on_client: bool = False) -> T:
+        """Run `plan` on the collection (`on_client`: on the client, for plans about
+        collections) with the blocking API."""
+        self._check_alive()
+        return self._drive(plan, self._conn.sync if on_client else self._require_sync())
 
-    async def _arun(self, plan: Plan[T]) -> T:
-        """Run `plan` asynchronously: natively on a server, else call by call in a worker
-        thread (plans that write in many small calls keep the loop responsive)."""
+    async def _arun(self, plan: Plan[T], on_client: bool = False) -> T:
+        """`_run`, async: natively on a server, else step by step in a worker thread."""
+        self._check_alive()
         if not self.is_async_native:
-            return await self._adrive(plan, self._require_sync(), threaded=True)
-        return await self._adrive(plan, await self._acollection())
+            target = self._conn.sync if on_client else self._require_sync()
+            return await self._adrive(plan, target, threaded=True)
+        target = await self._aclient() if on_client else await self._acollection()
+        return await self._adrive(plan, target)
 
     # -- checks -------------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""`ChromaStore`'s images: `add_images` and `query(image=...)`.
+"""`ChromaStore`'s images: `add_images` and `image_vector` (`query(image=...)` is a read:
+the image's embedding is a step of the query's plan, in `reads.py`).
 
 Images and text share one collection: an image is one record whose text is its URI
 (or a base64 data URI), whose metadata says ``modality: "image"`` plus its MIME type,
@@ -10,15 +11,15 @@ already holds the same bytes (content hash) and metadata is not embedded again.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from chromabridge.embedders import image_embedder
-from chromabridge.errors import ChromaBridgeError, EmbeddingError, InputError, LoaderError
+from chromabridge.errors import InputError, LoaderError
 from chromabridge.images import ImageData, ImageSource, image_chunk, read_image
-from chromabridge.types import Chunk, Hit
+from chromabridge.types import Chunk
 
+from .base import LOCAL, Plan, embed_step
 from .reads import StoreReads
 from .records import chunk_metadata, record_to_chunk
 from .writes import StoreWrites
@@ -43,15 +44,6 @@ def _listed(value: Any, what: str, n: int) -> list[Any] | None:
     if len(items) != n:
         raise InputError(f"got {len(items)} {what} for {n} images")
     return items
-
-
-def _image_query(image: object, text: object, embedding: object) -> bool:
-    """Whether a query is by image; an `InputError` when it is by image and more."""
-    if image is None:
-        return False
-    if text is not None or embedding is not None:
-        raise InputError("pass exactly one of text=, embedding= or image=")
-    return True
 
 
 class StoreImages(StoreReads, StoreWrites):
@@ -90,23 +82,28 @@ class StoreImages(StoreReads, StoreWrites):
             if have.get(chunk.id) != record_to_chunk(chunk.id, chunk.text, chunk_metadata(chunk))
         ]
 
-    def _image_vectors(self, images: Sequence[ImageSource]) -> list[list[float]]:
-        embedder = image_embedder(self.embedder, f"ChromaStore {self.name!r}")
-        try:
-            return embedder.embed_images(images)
-        except ChromaBridgeError:
-            raise
-        except Exception as exc:
-            raise EmbeddingError(f"embedder {embedder.name!r} failed on images: {exc}") from exc
-
-    async def _aimage_vectors(self, images: Sequence[ImageSource]) -> list[list[float]]:
-        embedder = image_embedder(self.embedder, f"ChromaStore {self.name!r}")
-        try:
-            return await embedder.aembed_images(images)
-        except ChromaBridgeError:
-            raise
-        except Exception as exc:
-            raise EmbeddingError(f"embedder {embedder.name!r} failed on images: {exc}") from exc
+    def _add_images_op(
+        self,
+        sources: Sequence[ImageSource],
+        metadatas: Sequence[Mapping[str, Any] | None] | None,
+        ids: Sequence[str | None] | None,
+        store_bytes: bool,
+    ) -> Plan[list[str]]:
+        """`add_images` as one plan: the images read in a `LOCAL` step (a worker thread
+        when async), the stored records read, the changed ones embedded (a step run by
+        the image embedder) and written as `add` writes."""
+        args = (sources, metadatas, ids, store_bytes)
+        chunks, images = yield (LOCAL, (self._image_chunks, args))
+        if not chunks:
+            return []
+        stored = yield from self._get_plan([c.id for c in chunks], None, None, None, None)
+        todo = self._changed(chunks, stored)
+        if todo:
+            embedder = image_embedder(self.embedder, f"ChromaStore {self.name!r}")
+            found = [images[n].image for n in todo]
+            vectors = yield embed_step(embedder, "embed_images", found)
+            yield from self._add_op([chunks[n] for n in todo], vectors)
+        return [chunk.id for chunk in chunks]
 
     def add_images(
         self,
@@ -124,14 +121,7 @@ class StoreImages(StoreReads, StoreWrites):
         images without one. Every image is read and decoded before anything is written:
         a broken one is an `InputError` naming its position, and nothing is stored.
         """
-        chunks, images = self._image_chunks(sources, metadatas, ids, store_bytes)
-        if not chunks:
-            return []
-        todo = self._changed(chunks, self.get([chunk.id for chunk in chunks]))
-        if todo:
-            vectors = self._image_vectors([images[n].image for n in todo])
-            self.add([chunks[n] for n in todo], embeddings=vectors)
-        return [chunk.id for chunk in chunks]
+        return self._run(self._add_images_op(sources, metadatas, ids, store_bytes))
 
     async def aadd_images(
         self,
@@ -142,59 +132,8 @@ class StoreImages(StoreReads, StoreWrites):
         store_bytes: bool = False,
     ) -> list[str]:
         """Async `add_images` (images are read in a worker thread)."""
-        chunks, images = await asyncio.to_thread(
-            self._image_chunks, sources, metadatas, ids, store_bytes
-        )
-        if not chunks:
-            return []
-        todo = self._changed(chunks, await self.aget([chunk.id for chunk in chunks]))
-        if todo:
-            vectors = await self._aimage_vectors([images[n].image for n in todo])
-            await self.aadd([chunks[n] for n in todo], embeddings=vectors)
-        return [chunk.id for chunk in chunks]
+        return await self._arun(self._add_images_op(sources, metadatas, ids, store_bytes))
 
     def image_vector(self, image: ImageSource) -> list[float]:
         """The query vector of `image` in this collection's space."""
-        try:
-            picture = read_image(image).image
-        except LoaderError as exc:
-            raise InputError(f"query image: {exc}") from exc
-        return self._image_vectors([picture])[0]
-
-    def query(
-        self,
-        text: str | None = None,
-        embedding: Sequence[float] | None = None,
-        k: int = 4,
-        where: Any = None,
-        where_document: Any = None,
-        *,
-        max_per_document: int | None = None,
-        image: ImageSource | None = None,
-    ) -> list[Hit]:
-        """The `k` nearest records to `text`, to `embedding` or to `image` (a path, URI,
-        bytes or PIL image, embedded by the store's image-capable embedder). Hits for
-        images have `hit.chunk.is_image` true."""
-        if _image_query(image, text, embedding):
-            embedding = self.image_vector(image)  # type: ignore[arg-type]
-        return super().query(
-            text, embedding, k, where, where_document, max_per_document=max_per_document
-        )
-
-    async def aquery(
-        self,
-        text: str | None = None,
-        embedding: Sequence[float] | None = None,
-        k: int = 4,
-        where: Any = None,
-        where_document: Any = None,
-        *,
-        max_per_document: int | None = None,
-        image: ImageSource | None = None,
-    ) -> list[Hit]:
-        """Async `query`."""
-        if _image_query(image, text, embedding):
-            embedding = await asyncio.to_thread(self.image_vector, image)  # type: ignore[arg-type]
-        return await super().aquery(
-            text, embedding, k, where, where_document, max_per_document=max_per_document
-        )
+        return self._drive(self._image_vector_plan(image), None)  # the embedder's alone

@@ -292,46 +292,36 @@ class LangChainVectorStore(VectorStore):
     async def aget_by_ids(self, ids: Sequence[str], /) -> list[Document]:
         return [chunk_to_document(c) for c in await self.store.aget(list(ids))]
 
-    def _found(
+    def _search(
         self,
+        prefix: str,
         query: str | None,
         embedding: list[float] | None,
         k: int,
         filter: Any,
         where_document: Any,
         kwargs: Mapping[str, Any],
-    ) -> list[tuple[Document, float]]:
-        """(Document, Chroma distance) of the nearest records: straight from Chroma's rows,
-        or through the store's grouped hits for `max_per_document`."""
+    ) -> tuple[Any, Callable[[Any], list[tuple[Document, float]]]]:
+        """The store call of a similarity search, blocking (`prefix` "") or async ("a":
+        a coroutine), and what turns its result into (Document, Chroma distance) pairs:
+        straight from Chroma's rows, or through grouped hits for `max_per_document`."""
         per_doc = _per_doc(kwargs)
         if per_doc is None:
-            return _row_documents(
-                self.store.query_rows(query, embedding, k, filter, where_document)
-            )
-        hits = self.store.query(
-            query, embedding, k, filter, where_document, max_per_document=per_doc
-        )
-        return _hit_documents(hits)
+            rows = getattr(self.store, prefix + "query_rows")
+            return rows(query, embedding, k, filter, where_document), _row_documents
+        hits = getattr(self.store, prefix + "query")
+        found = hits(query, embedding, k, filter, where_document, max_per_document=per_doc)
+        return found, _hit_documents
 
-    async def _afound(
-        self,
-        query: str | None,
-        embedding: list[float] | None,
-        k: int,
-        filter: Any,
-        where_document: Any,
-        kwargs: Mapping[str, Any],
-    ) -> list[tuple[Document, float]]:
+    def _found(self, *args: Any) -> list[tuple[Document, float]]:
+        """(Document, Chroma distance) of the nearest records (`args`: `_search`'s)."""
+        result, documents = self._search("", *args)
+        return documents(result)
+
+    async def _afound(self, *args: Any) -> list[tuple[Document, float]]:
         """Async `_found`."""
-        per_doc = _per_doc(kwargs)
-        if per_doc is None:
-            return _row_documents(
-                await self.store.aquery_rows(query, embedding, k, filter, where_document)
-            )
-        hits = await self.store.aquery(
-            query, embedding, k, filter, where_document, max_per_document=per_doc
-        )
-        return _hit_documents(hits)
+        result, documents = self._search("a", *args)
+        return documents(await result)
 
     def similarity_search(
         self,
@@ -471,9 +461,12 @@ class LangChainVectorStore(VectorStore):
             vector, k=k, filter=filter, **kwargs
         )
 
-    def _mmr(self, query: str | None, embedding: list[float] | None, *args: Any) -> list[Document]:
-        k, fetch_k, lambda_mult, where, where_document, per_doc = args
-        hits = self.store.mmr(
+    def _mmr(self, method: str, query: str | None, embedding: Any, *args: Any) -> Any:
+        """The store's `mmr` or `ammr` (`method`) call behind all four MMR searches (the
+        async one returns a coroutine)."""
+        k, fetch_k, lambda_mult, where, where_document, kwargs = args
+        mmr = getattr(self.store, method)
+        return mmr(
             query,
             embedding,
             k,
@@ -481,25 +474,8 @@ class LangChainVectorStore(VectorStore):
             lambda_mult,
             where,
             where_document,
-            max_per_document=per_doc,
+            max_per_document=_per_doc(kwargs),
         )
-        return [hit_to_document(h) for h in hits]
-
-    async def _ammr(
-        self, query: str | None, embedding: list[float] | None, *args: Any
-    ) -> list[Document]:
-        k, fetch_k, lambda_mult, where, where_document, per_doc = args
-        hits = await self.store.ammr(
-            query,
-            embedding,
-            k,
-            fetch_k,
-            lambda_mult,
-            where,
-            where_document,
-            max_per_document=per_doc,
-        )
-        return [hit_to_document(h) for h in hits]
 
     def max_marginal_relevance_search(
         self,
@@ -511,9 +487,10 @@ class LangChainVectorStore(VectorStore):
         where_document: Any = None,
         **kwargs: Any,
     ) -> list[Document]:
-        return self._mmr(
-            query, None, k, fetch_k, lambda_mult, filter, where_document, _per_doc(kwargs)
+        hits = self._mmr(
+            "mmr", query, None, k, fetch_k, lambda_mult, filter, where_document, kwargs
         )
+        return [hit_to_document(h) for h in hits]
 
     async def amax_marginal_relevance_search(
         self,
@@ -525,9 +502,10 @@ class LangChainVectorStore(VectorStore):
         where_document: Any = None,
         **kwargs: Any,
     ) -> list[Document]:
-        return await self._ammr(
-            query, None, k, fetch_k, lambda_mult, filter, where_document, _per_doc(kwargs)
+        hits = await self._mmr(
+            "ammr", query, None, k, fetch_k, lambda_mult, filter, where_document, kwargs
         )
+        return [hit_to_document(h) for h in hits]
 
     def max_marginal_relevance_search_by_vector(
         self,
@@ -539,9 +517,10 @@ class LangChainVectorStore(VectorStore):
         where_document: Any = None,
         **kwargs: Any,
     ) -> list[Document]:
-        return self._mmr(
-            None, embedding, k, fetch_k, lambda_mult, filter, where_document, _per_doc(kwargs)
+        hits = self._mmr(
+            "mmr", None, embedding, k, fetch_k, lambda_mult, filter, where_document, kwargs
         )
+        return [hit_to_document(h) for h in hits]
 
     async def amax_marginal_relevance_search_by_vector(
         self,
@@ -553,9 +532,10 @@ class LangChainVectorStore(VectorStore):
         where_document: Any = None,
         **kwargs: Any,
     ) -> list[Document]:
-        return await self._ammr(
-            None, embedding, k, fetch_k, lambda_mult, filter, where_document, _per_doc(kwargs)
+        hits = await self._mmr(
+            "ammr", None, embedding, k, fetch_k, lambda_mult, filter, where_document, kwargs
         )
+        return [hit_to_document(h) for h in hits]
 
     # -- constructors ---------------------------------------------------------------------
 

@@ -29,11 +29,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from chromabridge.embedders import Embedder, as_embedder
-from chromabridge.errors import ChromaBridgeError, ConfigError, EmbeddingError, InputError
+from chromabridge.errors import ChromaBridgeError, ConfigError, InputError
 from chromabridge.types import DIMENSION_KEY, EMBEDDER_KEY
 
 from . import guard
-from .base import Plan, StoreBase, configuration
+from .base import Plan, StoreBase, configuration, embed_now
 
 if TYPE_CHECKING:
     import numpy as np
@@ -188,13 +188,7 @@ class StoreLifecycle(StoreBase):
         if not todo:
             return
         texts = [docs[i] for i in todo]
-        assert self.embedder is not None
-        try:
-            vectors = self.embedder.embed_documents(texts)
-        except ChromaBridgeError:
-            raise
-        except Exception as exc:
-            raise EmbeddingError(f"embedder {self.embedder.name!r} failed: {exc}") from exc
+        vectors = embed_now(self.embedder, "embed_documents", texts)
         matrix = self._check_vectors(vectors, [_Named(ids[i]) for i in todo], True)
         if self._dimension is None:
             self._dimension = int(matrix.shape[1])

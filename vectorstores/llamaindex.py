@@ -15,7 +15,8 @@ docs/migrating.md lists what differs and why.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any, cast
 
 from chromadb import Collection
@@ -341,7 +342,7 @@ class LlamaIndexVectorStore(BasePydanticVectorStore):
     ) -> list[BaseNode]:
         return [chunk_to_node(c) for c in await self._store.aget(node_ids, where=filters)]
 
-    def _plan(self, query: VectorStoreQuery, kwargs: dict[str, Any]) -> dict[str, Any]:
+    def _native_args(self, query: VectorStoreQuery, kwargs: dict[str, Any]) -> dict[str, Any]:
         """Arguments for the native query: mode, vector or text, k, filters."""
         if query.node_ids:
             raise ConfigError("VectorStoreQuery.node_ids is not supported; use filters")
@@ -356,7 +357,7 @@ class LlamaIndexVectorStore(BasePydanticVectorStore):
         if query.doc_ids:
             doc_filter = {"doc_id": {"$in": list(query.doc_ids)}}
             where = doc_filter if where is None else _and(where, doc_filter)
-        plan: dict[str, Any] = {
+        args: dict[str, Any] = {
             "text": None if query.query_embedding is not None else query.query_str,
             "embedding": query.query_embedding,
             "k": query.similarity_top_k,
@@ -367,12 +368,12 @@ class LlamaIndexVectorStore(BasePydanticVectorStore):
         if mode is VectorStoreQueryMode.MMR:
             k = query.similarity_top_k
             factor = kwargs.get("mmr_prefetch_factor", _DEFAULT_MMR_PREFETCH)
-            plan["fetch_k"] = int(kwargs.get("mmr_prefetch_k") or max(k, int(k * factor)))
+            args["fetch_k"] = int(kwargs.get("mmr_prefetch_k") or max(k, int(k * factor)))
             threshold = query.mmr_threshold
-            plan["lambda_mult"] = 0.5 if threshold is None else threshold
-        return plan
+            args["lambda_mult"] = 0.5 if threshold is None else threshold
+        return args
 
-    def _hybrid(self, query: VectorStoreQuery, plan: dict[str, Any]) -> Any:
+    def _hybrid(self, query: VectorStoreQuery, args: dict[str, Any]) -> Any:
         """The hybrid retriever for a HYBRID / SPARSE / TEXT_SEARCH query, or None."""
         mode = VectorStoreQueryMode(query.mode)
         if mode not in LEXICAL_MODES:
@@ -384,42 +385,40 @@ class LlamaIndexVectorStore(BasePydanticVectorStore):
             self._lexical,
             query,
             mode,
-            plan["max_per_document"],
-            plan["where_document"],
+            args["max_per_document"],
+            args["where_document"],
         )
 
-    def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
-        plan = self._plan(query, kwargs)
-        hybrid = self._hybrid(query, plan)
+    def _search(
+        self, prefix: str, query: VectorStoreQuery, kwargs: dict[str, Any]
+    ) -> tuple[Any, Callable[[Any], VectorStoreQueryResult]]:
+        """The native call answering `query`, blocking (`prefix` "") or async ("a": a
+        coroutine), and what turns its result into LlamaIndex's."""
+        args = self._native_args(query, kwargs)
+        hybrid = self._hybrid(query, args)
         if hybrid is not None:
-            return _result(
-                hybrid.retrieve(query.query_str, where=plan["where"], embedding=plan["embedding"])
-            )
-        if "fetch_k" in plan:
-            return _result(self._store.mmr(**plan))
-        if plan["max_per_document"] is None:
-            return _rows_result(self._store.query_rows(**_row_args(plan)), self._store)
-        return _result(self._store.query(**plan))
+            retrieve = getattr(hybrid, prefix + "retrieve")
+            found = retrieve(query.query_str, where=args["where"], embedding=args["embedding"])
+            return found, _result
+        if "fetch_k" in args:
+            return getattr(self._store, prefix + "mmr")(**args), _result
+        if args["max_per_document"] is None:
+            rows = getattr(self._store, prefix + "query_rows")(**_row_args(args))
+            return rows, partial(_rows_result, store=self._store)
+        return getattr(self._store, prefix + "query")(**args), _result
+
+    def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
+        found, result = self._search("", query, kwargs)
+        return result(found)
 
     async def aquery(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
-        plan = self._plan(query, kwargs)
-        hybrid = self._hybrid(query, plan)
-        if hybrid is not None:
-            return _result(
-                await hybrid.aretrieve(
-                    query.query_str, where=plan["where"], embedding=plan["embedding"]
-                )
-            )
-        if "fetch_k" in plan:
-            return _result(await self._store.ammr(**plan))
-        if plan["max_per_document"] is None:
-            return _rows_result(await self._store.aquery_rows(**_row_args(plan)), self._store)
-        return _result(await self._store.aquery(**plan))
+        found, result = self._search("a", query, kwargs)
+        return result(await found)
 
 
-def _row_args(plan: dict[str, Any]) -> dict[str, Any]:
-    """A plain query's plan as `query_rows` arguments (no `max_per_document`)."""
-    return {key: value for key, value in plan.items() if key != "max_per_document"}
+def _row_args(args: dict[str, Any]) -> dict[str, Any]:
+    """A plain query's arguments as `query_rows` takes them (no `max_per_document`)."""
+    return {key: value for key, value in args.items() if key != "max_per_document"}
 
 
 def _and(filters: Any, extra: dict[str, Any]) -> Any:

@@ -8,15 +8,18 @@ from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 
-from chromabridge.errors import ConfigError, InputError
+from chromabridge.embedders import image_embedder
+from chromabridge.errors import ConfigError, InputError, LoaderError
+from chromabridge.images import ImageSource, read_image
 from chromabridge.types import Chunk, Hit
 
 from .base import (
-    EMBED_QUERY,
+    LOCAL,
     RECORD,
     Plan,
     StoreBase,
     check_k,
+    embed_step,
     first,
     one_call,
     strings,
@@ -68,6 +71,23 @@ def _query_call(
             "include": include,
         },
     )
+
+
+def _query_image(image: ImageSource) -> Any:
+    """A query image, read and decoded (a bad one is the caller's `InputError`)."""
+    try:
+        return read_image(image).image
+    except LoaderError as exc:
+        raise InputError(f"query image: {exc}") from exc
+
+
+def _by_image(image: object, text: object, vector: object) -> bool:
+    """Whether a query is by image; an `InputError` when it is by image and more."""
+    if image is None:
+        return False
+    if text is not None or vector is not None:
+        raise InputError("pass exactly one of text=, embedding= or image=")
+    return True
 
 
 def _not_numbers(vector: object, cause: Exception | None = None) -> InputError:
@@ -155,40 +175,58 @@ class StoreReads(StoreBase):
             raise vector_error("the query vector has NaN or inf", from_embedder)
         return values
 
+    def _image_vector_plan(self, image: ImageSource) -> Plan[list[float]]:
+        """The vector of a query image: read in a `LOCAL` step (a worker thread when
+        async), embedded by the store's image-capable embedder in an `embed_step` step."""
+        picture = yield (LOCAL, (_query_image, (image,)))
+        embedder = image_embedder(self.embedder, f"ChromaStore {self.name!r}")
+        return list((yield embed_step(embedder, "embed_images", [picture]))[0])
+
     def _query_op(
         self,
         text: str | None,
-        embedding: Sequence[float] | None,
+        vector: Sequence[float] | None,
         k: int,
         where: Any,
         wd: Any,
         then: Callable[[np.ndarray, ChromaFilter], Plan[T]],
+        image: ImageSource | None = None,
     ) -> Plan[T]:
         """One query as one plan, for the sync and the async driver alike. The checks
         shared by every query (k, filter, vector) are made now, at the call; the plan
-        then embeds `text` when given (a step run by the embedder, `EMBED_QUERY`) and
-        runs `then` with the vector."""
+        then embeds `text` or `image` when given (a step run by the embedder) and runs
+        `then` with the vector."""
         check_k(k)
         flt = to_chroma_filter(where, wd)
-        given: np.ndarray | None = self._query_vector(text, embedding)
+        given = None if _by_image(image, text, vector) else self._query_vector(text, vector)
 
         def plan() -> Plan[T]:
-            vector = given
-            if vector is None:
-                vector = self._check_query_vector((yield (EMBED_QUERY, {"text": text})), True)
-            return (yield from then(vector, flt))
+            query: np.ndarray | None = given
+            if image is not None:
+                query = self._check_query_vector((yield from self._image_vector_plan(image)))
+            elif query is None:
+                found = yield embed_step(self.embedder, "embed_query", text)
+                query = self._check_query_vector(found, True)
+            return (yield from then(query, flt))
 
         return plan()
 
     def _hits_op(
-        self, text: Any, embedding: Any, k: int, where: Any, wd: Any, per_doc: Any
+        self,
+        text: Any,
+        vector: Any,
+        k: int,
+        where: Any,
+        wd: Any,
+        per_doc: Any,
+        image: ImageSource | None = None,
     ) -> Plan[list[Hit]]:
         per = check_per_document(per_doc)
 
-        def then(vector: np.ndarray, flt: ChromaFilter) -> Plan[list[Hit]]:
-            return (yield from self._search_plan(vector, k, flt, per))[0]
+        def then(query: np.ndarray, flt: ChromaFilter) -> Plan[list[Hit]]:
+            return (yield from self._search_plan(query, k, flt, per))[0]
 
-        return self._query_op(text, embedding, k, where, wd, then)
+        return self._query_op(text, vector, k, where, wd, then, image)
 
     def query(
         self,
@@ -199,13 +237,17 @@ class StoreReads(StoreBase):
         where_document: Any = None,
         *,
         max_per_document: int | None = None,
+        image: ImageSource | None = None,
     ) -> list[Hit]:
-        """The `k` nearest chunks to `text` (embedded here) or to `embedding`.
+        """The `k` nearest records to `text` (embedded here), to `embedding` or to
+        `image` (a path, URI, bytes or PIL image, embedded by the store's image-capable
+        embedder; hits for images have `hit.chunk.is_image` true).
 
         `max_per_document` keeps at most that many chunks of each source document,
         searching deeper until `k` hits remain (cost: see `vectorstores/grouping.py`).
         """
-        return self._run(self._hits_op(text, embedding, k, where, where_document, max_per_document))
+        plan = self._hits_op(text, embedding, k, where, where_document, max_per_document, image)
+        return self._run(plan)
 
     async def aquery(
         self,
@@ -216,9 +258,10 @@ class StoreReads(StoreBase):
         where_document: Any = None,
         *,
         max_per_document: int | None = None,
+        image: ImageSource | None = None,
     ) -> list[Hit]:
         """Async `query`."""
-        plan = self._hits_op(text, embedding, k, where, where_document, max_per_document)
+        plan = self._hits_op(text, embedding, k, where, where_document, max_per_document, image)
         return await self._arun(plan)
 
     def _rows_op(self, text: Any, embedding: Any, k: int, where: Any, wd: Any) -> Plan[QueryRows]:

@@ -2,9 +2,9 @@
 
 The same object works in-memory, on a directory, against a Chroma server and on Chroma
 Cloud; only the constructor arguments change. Each operation is written once, as a plan
-of Chroma calls run by a sync or an async driver (`base.py`), so the async twins are
-truly async against a server; embedded clients have no async API, so there the async
-twins run the blocking method in a worker thread. Writes live in `writes.py`, reads in
+of steps (Chroma calls, embedder calls) run by a sync or an async driver (`base.py`), so
+the async twins are truly async against a server; embedded clients have no async API,
+so there the async driver runs each step in a worker thread. Writes live in `writes.py`, reads in
 `reads.py`; this module builds the store and holds what concerns the whole collection.
 Images (`add_images`, `query(image=...)`) live in `images.py`.
 
@@ -281,20 +281,14 @@ class ChromaStore(StoreImages, StoreTuning, StoreLifecycle):  # StoreImages: rea
         call, sync or async, raises `CollectionDeletedError` (make a new `ChromaStore` to
         create the collection again)."""
         self._check_alive()
-        client = self._conn.sync
-        if client is None:
+        if self._conn.sync is None:
             raise ConfigError("delete_collection needs a blocking client; use adelete_collection")
-        self._drive(self._drop_plan(), client)
+        self._run(self._drop_plan(), on_client=True)
         self._spend()
 
     async def adelete_collection(self) -> None:
         """Async `delete_collection` (leaves the store in the same state)."""
-        self._check_alive()
-        if not self.is_async_native:
-            await self._adrive(self._drop_plan(), self._conn.sync, threaded=True)
-        else:
-            client = self._conn.async_client or await self._conn.async_factory()  # type: ignore[misc]
-            await self._adrive(self._drop_plan(), client)
+        await self._arun(self._drop_plan(), on_client=True)
         self._spend()
 
     def _spend(self) -> None:

@@ -17,13 +17,11 @@ On a SPANN collection (Chroma Cloud) `ef_search` and `search_nprobe` are tunable
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Mapping
 from typing import Any
 
 from chromabridge.errors import InputError
 
-from .base import Plan, StoreBase, configuration
+from .base import Plan, StoreBase
 
 __all__ = ["HNSW_TUNABLE", "StoreTuning"]
 
@@ -61,16 +59,13 @@ def _check(settings: dict[str, Any], allowed: dict[str, tuple[type, float]], ind
             raise InputError(f"{name} must be {kind.__name__} >= {low:g}, got {value!r}")
 
 
-def _index_kind(config: Mapping[str, Any]) -> str:
-    return "spann" if config.get("spann") else "hnsw"
-
-
 class StoreTuning(StoreBase):
     """`tune` / `atune` (see the module doc for what each setting does here)."""
 
-    def _tune_plan(self, kind: str, settings: dict[str, Any]) -> Plan[dict[str, Any]]:
+    def _tune_plan(self, settings: dict[str, Any]) -> Plan[dict[str, Any]]:
         if not settings:
             raise InputError("tune() needs at least one setting, e.g. tune(ef_search=200)")
+        kind = self._index  # as read when the collection was opened
         _check(settings, _SPANN_TUNABLE if kind == "spann" else HNSW_TUNABLE, kind)
         clean = {k: float(v) if k == "resize_factor" else v for k, v in settings.items()}
         yield ("modify", {"configuration": {kind: clean}})
@@ -80,13 +75,8 @@ class StoreTuning(StoreBase):
         """Change search-time index settings of this existing collection, e.g.
         `store.tune(ef_search=200)`; returns what was set. Refused settings raise
         `InputError` naming them, before anything changes."""
-        collection = self._require_sync()
-        return self._run(self._tune_plan(_index_kind(configuration(collection)), settings))
+        return self._run(self._tune_plan(settings))
 
     async def atune(self, **settings: Any) -> dict[str, Any]:
         """Async `tune`."""
-        if not self.is_async_native:
-            return await asyncio.to_thread(lambda: self.tune(**settings))
-        collection = await self._acollection()
-        kind = _index_kind(configuration(collection))
-        return await self._adrive(self._tune_plan(kind, settings), collection)
+        return await self._arun(self._tune_plan(settings))

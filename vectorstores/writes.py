@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Container, Iterable, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
 
-from chromabridge.errors import (
-    ChromaBridgeError,
-    ConfigError,
-    EmbeddingError,
-    InputError,
-    PartialWriteError,
-    StoreError,
-)
+from chromabridge.errors import ConfigError, InputError, PartialWriteError, StoreError
 from chromabridge.types import Chunk
 
 from . import guard
-from .base import RECORD, Plan, StoreBase, strings, vector_error
+from .base import (
+    PAUSE,
+    RECORD,
+    SLICE,
+    WRITE_SLICE,
+    Plan,
+    StoreBase,
+    embed_step,
+    strings,
+    vector_error,
+)
 from .filters import to_chroma_filter
 from .records import chunk_metadata
 
@@ -31,13 +33,6 @@ T = TypeVar("T")
 #: Chroma's `add`, which costs about 9% less than `upsert` with our bookkeeping keys
 #: (benchmarks/vectorstores.py); below it the extra read costs more than it saves.
 _CHECK_BEFORE_ADD = 100
-#: Records per Chroma call in async writes to an embedded store. Embedded Chroma holds
-#: the GIL for a whole call, so the event loop runs only between calls. Measured hold:
-#: 0.4-1.3 ms per record of 64 floats, 1-2.3 ms per record of 384 onto 20,000 (several
-#: times more on a loaded machine), so a slice stalls the loop for tens of milliseconds
-#: where one call of 5,000 stalls it for seconds; smaller slices cost throughput
-#: (per-call overhead). docs/vectorstores.md has the figures.
-_SLICE = 64
 #: Source documents per Chroma `delete` of `delete(doc_id=[...])`: Chroma evaluates a
 #: long `$in` list per record, so thousands of doc ids go in several calls.
 _DOC_IDS_PER_DELETE = 100
@@ -57,17 +52,18 @@ def _listed(chunks: Iterable[Chunk]) -> list[Chunk]:
     return list(chunks)
 
 
-async def _arows(vectors: Any) -> Any:
-    """Nested lists of floats as a float32 matrix, converted a slice of rows at a time so
-    the event loop runs in between (5,000 rows of 384 floats take ~0.5 s in one go);
-    anything else is returned as is, for `_check_vectors` to convert or reject."""
+def _rows(vectors: Any) -> Plan[Any]:
+    """Nested lists of floats as a float32 matrix, converted a slice of rows at a time,
+    with a `PAUSE` step between slices: the async driver lets the event loop run there
+    (5,000 rows of 384 floats take ~0.5 s in one go). Anything else is returned as is,
+    for `_check_vectors` to convert or reject."""
     if isinstance(vectors, np.ndarray) or not isinstance(vectors, Sequence):
         return vectors
     parts = []
     try:
-        for lo in range(0, len(vectors), 10 * _SLICE):
-            parts.append(np.asarray(vectors[lo : lo + 10 * _SLICE], dtype=np.float32))
-            await asyncio.sleep(0)
+        for lo in range(0, len(vectors), 10 * WRITE_SLICE):
+            parts.append(np.asarray(vectors[lo : lo + 10 * WRITE_SLICE], dtype=np.float32))
+            yield PAUSE
         return np.concatenate(parts) if parts else vectors
     except (TypeError, ValueError):
         return vectors
@@ -155,9 +151,9 @@ class StoreWrites(StoreBase):
         return matrix
 
     def _add_plan(
-        self, chunks: Sequence[Chunk], matrix: np.ndarray, from_embedder: bool, paced: bool = False
+        self, chunks: Sequence[Chunk], matrix: np.ndarray, from_embedder: bool
     ) -> Plan[list[str]]:
-        """The write, in calls of the client's batch size, or of `_SLICE` when `paced`."""
+        """The write, in calls of the client's batch size, or of the driver's `SLICE`."""
         if self._dimension is None and chunks:
             peek = yield ("get", {"limit": 1, "include": ["embeddings"]})
             stored = peek.get("embeddings")
@@ -171,7 +167,7 @@ class StoreWrites(StoreBase):
             self._metadata = update
         ids = [chunk.id for chunk in chunks]
         limit = self._batch_size or len(ids) or 1
-        size = min(_SLICE, limit) if paced else limit
+        size = min((yield SLICE) or limit, limit)
         spans = [(lo, min(lo + size, len(ids))) for lo in range(0, len(ids), size)]
         snapshot: dict[str, Any] | None = None
         existing: Container[str] | None = None  # None: not asked, so upsert
@@ -237,6 +233,29 @@ class StoreWrites(StoreBase):
                 },
             )
 
+    def _add_op(
+        self, chunks: Iterable[Chunk], embeddings: Sequence[Sequence[float]] | None
+    ) -> Plan[list[str]]:
+        """One add as one plan, for the blocking and the async driver alike. The chunks
+        are checked now, at the call; the plan then embeds them (a step run by the
+        embedder), converts the vectors, writes (rolled back on failure) and tells the
+        listeners."""
+        items = self._check_chunks(chunks)
+        from_embedder = embeddings is None
+        texts = self._texts_to_embed(items) if items and from_embedder else []
+
+        def plan() -> Plan[list[str]]:
+            if not items:
+                return []
+            vectors = embeddings
+            if from_embedder:
+                vectors = yield embed_step(self.embedder, "embed_documents", texts)
+            matrix = self._check_vectors((yield from _rows(vectors)), items, from_embedder)
+            write = self._add_plan(items, matrix, from_embedder)
+            return (yield from self._written(write, "upsert", [chunk.id for chunk in items]))
+
+        return plan()
+
     def add(
         self, chunks: Iterable[Chunk], embeddings: Sequence[Sequence[float]] | None = None
     ) -> list[str]:
@@ -249,85 +268,24 @@ class StoreWrites(StoreBase):
         another writer create one of those ids meanwhile, its record is kept, as if it
         had written after this call.
         """
-        items = self._check_chunks(chunks)
-        if not items:
-            return []
-        from_embedder = embeddings is None
-        vectors = (
-            self._embed_documents(self._texts_to_embed(items)) if from_embedder else embeddings
-        )
-        matrix = self._check_vectors(vectors, items, from_embedder)
-        ids = self._run(self._add_plan(items, matrix, from_embedder))
-        self._notify("upsert", ids)
-        return ids
+        return self._run(self._add_op(chunks, embeddings))
 
     async def aadd(
         self, chunks: Iterable[Chunk], embeddings: Sequence[Sequence[float]] | None = None
     ) -> list[str]:
         """Async `add`.
 
-        On an embedded store the write goes to Chroma in slices of `_SLICE` records, each
-        a worker-thread call, so the event loop stays responsive (one call of 5,000
+        On an embedded store the write goes to Chroma in slices of `WRITE_SLICE` records,
+        each a worker-thread call, so the event loop stays responsive (one call of 5,000
         records stalls it for seconds); the call is still all-or-nothing, like `add`. A
         cancelled `aadd` finishes its write (or its rollback) before it stops.
         """
-        items = self._check_chunks(chunks)
-        if not items:
-            return []
-        from_embedder = embeddings is None
-        if embeddings is None:
-            texts = self._texts_to_embed(items)
-            if self.is_async_native:
-                embeddings = await self._aembed_documents(texts)
-            else:  # the embedder's own async twin may well compute on the loop
-                embeddings = await asyncio.to_thread(self._embed_documents, texts)
-        matrix = self._check_vectors(await _arows(embeddings), items, from_embedder)
-        plan = self._add_plan(items, matrix, from_embedder, paced=not self.is_async_native)
-        return await self._awrite(plan, "upsert", [chunk.id for chunk in items])
-
-    @property
-    def _slice(self) -> int:
-        """Records per call of an async write: bounded on embedded stores (`_SLICE`),
-        the client's batch size (0) on a server."""
-        return 0 if self.is_async_native else _SLICE
-
-    async def _awrite(self, plan: Plan[T], change: str, ids: list[str] | None) -> T:
-        """Run a write plan, then tell the listeners. Shielded: a cancelled caller stops
-        waiting, but the write (or its rollback) completes and listeners hear of it."""
-
-        async def write() -> T:
-            result = await self._arun(plan)
-            await self._anotify(change, ids)
-            return result
-
-        return await asyncio.shield(write())
-
-    def _embed_documents(self, texts: list[str]) -> list[list[float]]:
-        assert self.embedder is not None
-        try:
-            return self.embedder.embed_documents(texts)
-        except ChromaBridgeError:
-            raise
-        except Exception as exc:
-            raise EmbeddingError(f"embedder {self.embedder.name!r} failed: {exc}") from exc
-
-    async def _aembed_documents(self, texts: list[str]) -> list[list[float]]:
-        assert self.embedder is not None
-        try:
-            return await self.embedder.aembed_documents(texts)
-        except ChromaBridgeError:
-            raise
-        except Exception as exc:
-            raise EmbeddingError(f"embedder {self.embedder.name!r} failed: {exc}") from exc
+        return await self._arun(self._add_op(chunks, embeddings))
 
     # -- deletes ------------------------------------------------------------------------------
 
     def _delete_plan(
-        self,
-        ids: list[str] | None,
-        where: Any,
-        doc_id: str | Sequence[str] | None,
-        size: int = 0,
+        self, ids: list[str] | None, where: Any, doc_id: str | Sequence[str] | None
     ) -> Plan[None]:
         if ids is None and where is None and doc_id is None:
             raise ConfigError("delete() needs ids=, where= or doc_id= (use clear() to empty)")
@@ -339,13 +297,13 @@ class StoreWrites(StoreBase):
                 raise ConfigError(f"doc_id must be a non-empty string or list, got {doc_id!r}")
             step = _DOC_IDS_PER_DELETE
             groups = [doc_ids[lo : lo + step] for lo in range(0, len(doc_ids), step)]
+        size = (yield SLICE) or self._batch_size or len(ids or ()) or 1
         for group in groups:
             clauses: list[dict[str, Any]] = [flt.where] if flt.where is not None else []
             if group is not None:
                 clauses.append({"doc_id": {"$in": group}})
             where_ = clauses[0] if len(clauses) == 1 else ({"$and": clauses} if clauses else None)
             if ids is not None:
-                size = size or self._batch_size or len(ids) or 1
                 for lo in range(0, len(ids), size):
                     yield ("delete", {"ids": ids[lo : lo + size], "where": where_})
             else:
@@ -362,9 +320,7 @@ class StoreWrites(StoreBase):
 
         Any number of ids or doc ids works: they go to Chroma in batches (not atomic
         across batches; a failure leaves the earlier batches deleted)."""
-        id_list = None if ids is None else strings(ids, "ids")  # read once: may be an iterator
-        self._run(self._delete_plan(id_list, where, doc_id))
-        self._notify("delete", _exact_ids(id_list, where, doc_id))
+        self._run(self._delete_op(ids, where, doc_id))
 
     async def adelete(
         self,
@@ -374,22 +330,25 @@ class StoreWrites(StoreBase):
         doc_id: str | Sequence[str] | None = None,
     ) -> None:
         """Async `delete` (by ids: in slices on an embedded store, as `aadd` writes)."""
-        id_list = None if ids is None else strings(ids, "ids")
-        plan = self._delete_plan(id_list, where, doc_id, self._slice)
-        await self._awrite(plan, "delete", _exact_ids(id_list, where, doc_id))
+        await self._arun(self._delete_op(ids, where, doc_id))
 
-    def _clear_plan(self, size: int = 0) -> Plan[None]:
+    def _delete_op(self, ids: Any, where: Any, doc_id: Any) -> Plan[None]:
+        id_list = None if ids is None else strings(ids, "ids")  # read once: may be an iterator
+        plan = self._delete_plan(id_list, where, doc_id)
+        return self._written(plan, "delete", _exact_ids(id_list, where, doc_id))
+
+    def _clear_plan(self) -> Plan[None]:
+        size = (yield SLICE) or self._batch_size or 1000
         while True:
-            page = yield ("get", {"limit": size or self._batch_size or 1000, "include": []})
+            page = yield ("get", {"limit": size, "include": []})
             if not page["ids"]:
                 return
             yield ("delete", {"ids": page["ids"]})
 
     def clear(self) -> None:
         """Delete every record, keeping the collection and its settings."""
-        self._run(self._clear_plan())
-        self._notify("clear", None)
+        self._run(self._written(self._clear_plan(), "clear", None))
 
     async def aclear(self) -> None:
         """Async `clear`."""
-        await self._awrite(self._clear_plan(self._slice), "clear", None)
+        await self._arun(self._written(self._clear_plan(), "clear", None))
