@@ -1,12 +1,17 @@
-"""Test support for the store suite: deployment factories, and the shipped `FakeEmbedder`
+"""Test support for the store suite: deployment factories, the deployment and sync/async
+fixtures (import them into a test module to use them), and the shipped `FakeEmbedder`
 dressed as a user's own LangChain or LlamaIndex embeddings (foreign objects, so the
 store wraps them as it wraps any third-party embedder)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from chromabridge.embedders import FakeEmbedder
+from chromabridge.vectorstores import ChromaStore
 
 DIM = 64  # FakeEmbedder's default dimension
 
@@ -20,6 +25,42 @@ def deployment(mode: str, server: Any, tmp_path: Any) -> dict[str, Any]:
     if mode == "server":
         return {"host": server.host, "port": server.port}
     raise ValueError(mode)
+
+
+MODES = ["memory", "persistent", "server"]
+
+
+@pytest.fixture(params=MODES)
+def mode(request: pytest.FixtureRequest) -> str:
+    """Each deployment: in-memory, a directory, `chroma run`."""
+    return str(request.param)
+
+
+@pytest.fixture(params=["sync", "async"])
+def flavour(request: pytest.FixtureRequest) -> str:
+    """The blocking methods, or their async twins (see `call`)."""
+    return str(request.param)
+
+
+@pytest.fixture
+def make_store(
+    mode: str, request: pytest.FixtureRequest, tmp_path: Any, collection_name: str
+) -> Callable[..., ChromaStore]:
+    """Makes a `ChromaStore` on `mode`'s deployment (a FakeEmbedder unless given)."""
+    server = request.getfixturevalue("chroma_server") if mode == "server" else None
+
+    def make(name: str | None = None, **kwargs: Any) -> ChromaStore:
+        kwargs.setdefault("embedder", FakeEmbedder())
+        return ChromaStore(name or collection_name, **deployment(mode, server, tmp_path), **kwargs)
+
+    return make
+
+
+async def call(flavour: str, store: ChromaStore, method: str, *args: Any, **kwargs: Any) -> Any:
+    """Run `method` blocking, or its async twin (`a` + name), as the test asks."""
+    if flavour == "sync":
+        return getattr(store, method)(*args, **kwargs)
+    return await getattr(store, "a" + method)(*args, **kwargs)
 
 
 def langchain_embeddings(dim: int = DIM) -> Any:

@@ -16,7 +16,8 @@ from typing import Any
 import chromadb
 import numpy as np
 import pytest
-from store_support import DIM, deployment
+import store_support
+from store_support import DIM, call
 
 from chromabridge import Chunk, Hit
 from chromabridge.embedders import FakeEmbedder
@@ -32,7 +33,9 @@ from chromabridge.errors import (
 )
 from chromabridge.vectorstores import ChromaStore
 
-MODES = ["memory", "persistent", "server"]
+# The deployment and sync/async fixtures the store suites share.
+mode, flavour, make_store = store_support.mode, store_support.flavour, store_support.make_store
+
 
 TEXTS = {
     "cats": "cats purr and sleep in the sun",
@@ -40,36 +43,6 @@ TEXTS = {
     "chroma": "chroma is a vector database for embeddings",
     "python": "python is a programming language",
 }
-
-
-@pytest.fixture(params=MODES)
-def mode(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture(params=["sync", "async"])
-def flavour(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def make_store(
-    mode: str, request: pytest.FixtureRequest, tmp_path: Any, collection_name: str
-) -> Callable[..., ChromaStore]:
-    server = request.getfixturevalue("chroma_server") if mode == "server" else None
-
-    def make(name: str | None = None, **kwargs: Any) -> ChromaStore:
-        kwargs.setdefault("embedder", FakeEmbedder())
-        return ChromaStore(name or collection_name, **deployment(mode, server, tmp_path), **kwargs)
-
-    return make
-
-
-async def call(flavour: str, store: ChromaStore, method: str, *args: Any, **kwargs: Any) -> Any:
-    """Run `method` blocking, or its async twin (`a` + name), as the test asks."""
-    if flavour == "sync":
-        return getattr(store, method)(*args, **kwargs)
-    return await getattr(store, "a" + method)(*args, **kwargs)
 
 
 def docs() -> list[Chunk]:

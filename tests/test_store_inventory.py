@@ -11,7 +11,8 @@ from typing import Any
 
 import chromadb
 import pytest
-from store_support import deployment
+import store_support
+from store_support import call
 
 from chromabridge import Chunk
 from chromabridge.embedders import FakeEmbedder
@@ -19,34 +20,8 @@ from chromabridge.errors import ConfigError
 from chromabridge.types import EMBEDDER_KEY
 from chromabridge.vectorstores import ChromaStore, DocumentInfo
 
-
-@pytest.fixture(params=["memory", "persistent", "server"])
-def mode(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture(params=["sync", "async"])
-def flavour(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def make_store(
-    mode: str, request: pytest.FixtureRequest, tmp_path: Path, collection_name: str
-) -> Callable[..., ChromaStore]:
-    server = request.getfixturevalue("chroma_server") if mode == "server" else None
-
-    def make(**kwargs: Any) -> ChromaStore:
-        kwargs.setdefault("embedder", FakeEmbedder())
-        return ChromaStore(collection_name, **deployment(mode, server, tmp_path), **kwargs)
-
-    return make
-
-
-async def call(flavour: str, store: ChromaStore, method: str, *args: Any, **kwargs: Any) -> Any:
-    if flavour == "sync":
-        return getattr(store, method)(*args, **kwargs)
-    return await getattr(store, "a" + method)(*args, **kwargs)
+# The deployment and sync/async fixtures the store suites share.
+mode, flavour, make_store = store_support.mode, store_support.flavour, store_support.make_store
 
 
 def chunks() -> list[Chunk]:
