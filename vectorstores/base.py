@@ -141,19 +141,20 @@ def embed_step(embedder: Any, method: str, argument: Any) -> Step:
 
 
 @contextmanager
-def embedder_errors(embedder: Any) -> Iterator[None]:
+def embedder_errors(embedder: Any, method: str) -> Iterator[None]:
     """An embedder's own failure (a third-party exception) as an `EmbeddingError`."""
     try:
         yield
     except ChromaBridgeError:
         raise
     except Exception as exc:
-        raise EmbeddingError(f"embedder {embedder.name!r} failed: {exc}") from exc
+        on = " on images" if method == "embed_images" else ""
+        raise EmbeddingError(f"embedder {embedder.name!r} failed{on}: {exc}") from exc
 
 
 def embed_now(embedder: Any, method: str, argument: Any) -> Any:
     """An `embed_step` step, blocking."""
-    with embedder_errors(embedder):
+    with embedder_errors(embedder, method):
         return getattr(embedder, method)(argument)
 
 
@@ -350,7 +351,7 @@ class StoreBase:
             return await asyncio.to_thread(self._step, target, name, argument)
         if name == EMBED:
             embedder, method, value = argument
-            with embedder_errors(embedder):
+            with embedder_errors(embedder, method):
                 return await getattr(embedder, "a" + method)(value)
         try:
             return await getattr(target, name)(**argument)
