@@ -156,11 +156,21 @@ def make_loaders(
     """One loader per path: a directory tree, a text/markdown file, or any other file;
     with `images`, image files (and those in trees) load as image documents.
 
-    `budgets` (`file_timeout`, `file_memory`) hold each file of a directory to its limits."""
+    `budgets` (`file_timeout`, `file_memory`) hold each file to its limits (None: the
+    directory defaults); text and image files are read here, not parsed, and need none."""
     from chromabridge.images import IMAGE_SUFFIXES
-    from chromabridge.loaders import DirectoryLoader, FileLoader, ImageLoader, TextLoader
+    from chromabridge.loaders import (
+        DEFAULT_FILE_MEMORY,
+        DEFAULT_FILE_TIMEOUT,
+        DirectoryLoader,
+        FileLoader,
+        ImageLoader,
+        TextLoader,
+    )
     from chromabridge.loaders.text import TEXT_SUFFIXES
 
+    limits = {"file_timeout": DEFAULT_FILE_TIMEOUT, "file_memory": DEFAULT_FILE_MEMORY}
+    limits.update(budgets or {})
     loaders: list[Any] = []
     for path in paths:
         if path.is_dir():
@@ -171,7 +181,7 @@ def make_loaders(
                     exclude=exclude or (),
                     workers=workers,
                     images=images,
-                    **(budgets or {}),
+                    **limits,
                 )
             )
         elif path.is_file():
@@ -181,7 +191,7 @@ def make_loaders(
             elif path.suffix.lower() in TEXT_SUFFIXES:
                 loaders.append(TextLoader(path, root=root))
             else:
-                loaders.append(FileLoader(path, root=root))
+                loaders.append(FileLoader(path, root=root, **limits))
         else:
             raise ConfigError(f"{os.fspath(path)} does not exist; give files or directories")
     return loaders

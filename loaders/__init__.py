@@ -36,8 +36,10 @@ from .ids import document_id
 from .image import BrokenImageError, ImageLoader
 from .report import FileFailure, LoadReport
 from .text import TextLoader
+from .warm import stop_idle_workers
 
 __all__ = [
+    "stop_idle_workers",
     "FileLoader",
     "DirectoryLoader",
     "TextLoader",

@@ -8,6 +8,7 @@ what to do, with the original exception on `__cause__`.
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -109,6 +110,11 @@ class FileLoader(Loader):
     `max_uncompressed_size` bytes, or a member inflating more than
     `max_compression_ratio` times, are refused before parsing (`ArchiveLimitError`);
     `None` turns a check off.
+
+    `file_timeout` (seconds) / `file_memory` (bytes): when either is set the file is
+    parsed in a worker process held to them, as `DirectoryLoader` does for each file,
+    and a file over one raises `FileTimeoutError` / `FileMemoryError` (reported too);
+    None for both (the default) parses in this process.
     """
 
     def __init__(
@@ -125,6 +131,8 @@ class FileLoader(Loader):
         partition_kwargs: Mapping[str, Any] | None = None,
         max_uncompressed_size: int | None = DEFAULT_MAX_UNCOMPRESSED_SIZE,
         max_compression_ratio: float | None = DEFAULT_MAX_COMPRESSION_RATIO,
+        file_timeout: float | None = None,
+        file_memory: int | None = None,
     ) -> None:
         if mode not in _MODES:
             raise ConfigError(f"mode={mode!r} is not one of {_MODES}")
@@ -133,9 +141,13 @@ class FileLoader(Loader):
         for name, value in (
             ("max_uncompressed_size", max_uncompressed_size),
             ("max_compression_ratio", max_compression_ratio),
+            ("file_timeout", file_timeout),
+            ("file_memory", file_memory),
         ):
             if value is not None and not value > 0:
                 raise ConfigError(f"{name}={value} must be positive or None")
+        self.file_timeout = file_timeout
+        self.file_memory = file_memory
         self.max_uncompressed_size = max_uncompressed_size
         self.max_compression_ratio = max_compression_ratio
         self.path = Path(path)
@@ -151,13 +163,31 @@ class FileLoader(Loader):
     def lazy_load(self) -> Iterator[Document]:
         self.report = LoadReport()
         try:
-            documents = self._documents()
+            documents = self._in_worker() if self._budgeted() else self._documents()
         except LoaderError as exc:
             self.report.failures.append(FileFailure.of(self.source, exc, self.id))
             raise
         self.report.files_loaded = 1
         self.report.documents = len(documents)
         yield from documents
+
+    def _budgeted(self) -> bool:
+        return self.file_timeout is not None or self.file_memory is not None
+
+    def _in_worker(self) -> list[Document]:
+        """Parse in a (warm) worker process held to this loader's budgets."""
+        from .workers import Budget, WorkerPool
+
+        inner = copy.copy(self)  # parses where it lands: no worker of its own
+        inner.file_timeout = inner.file_memory = None
+        pool = WorkerPool(1, Budget(self.file_timeout, self.file_memory))
+        try:
+            outcome = next(pool.map([inner]))
+        finally:
+            pool.close()
+        if outcome.failure is not None:
+            raise outcome.error or LoaderError(outcome.failure.message)
+        return outcome.documents
 
     def _documents(self) -> list[Document]:
         info = check_file(self.path, self.max_file_size)

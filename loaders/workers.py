@@ -34,6 +34,7 @@ from typing import Any
 
 from chromabridge.types import Document
 
+from . import warm
 from .errors import FileMemoryError, FileTimeoutError, LoaderError, WorkerCrashError
 from .file import FileLoader
 from .report import FileFailure
@@ -261,6 +262,9 @@ class _Worker:
         #: Peak RSS seen by the parent while the current file loads (bytes).
         self.peak = 0
 
+    def is_alive(self) -> bool:
+        return bool(self.process.is_alive())
+
     def sample(self) -> int:
         self.peak = max(self.peak, _status(self.process.pid or 0, "VmHWM"))
         return self.peak
@@ -283,12 +287,18 @@ class _Slot:
 
 
 class WorkerPool:
-    """`size` worker processes loading files under `budget`, results in input order."""
+    """`size` worker processes loading files under `budget`, results in input order.
+
+    Workers come from, and idle ones go back to, the warm stash (`warm.py`): a second
+    load with the same settings starts no process.
+    """
 
     def __init__(self, size: int, budget: Budget, mp_context: str | None = None) -> None:
         self.size = size
         self.budget = budget
         self._mp_context = mp_context
+        # A worker serves only pools of the settings it was started with.
+        self._settings = (mp_context, budget.memory, tuple(sys.path))
         self._workers: list[_Worker] = []
         #: Largest per-file peak RSS a worker reported (bytes).
         self.peak_rss = 0
@@ -321,8 +331,13 @@ class WorkerPool:
             self.close()
 
     def close(self) -> None:
+        """Idle, healthy workers go back to the warm stash; busy ones are stopped."""
         for worker in self._workers:
-            worker.stop()
+            if worker.slot is None and worker.is_alive():
+                worker.peak, worker.started = 0, None
+                warm.give(self._settings, worker)
+            else:
+                worker.stop()
         self._workers.clear()
 
     def _dispatch(self, waiting: deque[_Slot]) -> None:
@@ -331,7 +346,12 @@ class WorkerPool:
             if worker is None:
                 if len(self._workers) >= self.size:
                     return
-                worker = _Worker(self._mp_context, self.budget.memory)
+                kept = warm.take(self._settings)
+                worker = (
+                    kept
+                    if isinstance(kept, _Worker)
+                    else _Worker(self._mp_context, self.budget.memory)
+                )
                 self._workers.append(worker)
             slot = waiting.popleft()
             assert slot.loader is not None

@@ -351,3 +351,36 @@ def test_unreadable_file_is_reported_and_the_rest_loads(tmp_path: Path) -> None:
 )
 def test_glob_semantics(patterns: list[str], path: str, hit: bool) -> None:
     assert GlobSet(patterns).matches(path) is hit
+
+
+def _children() -> set[int]:
+    """Live child processes of this test process (Linux /proc)."""
+    pids: set[int] = set()
+    for task in Path("/proc/self/task").iterdir():
+        text = (task / "children").read_text()
+        pids.update(int(pid) for pid in text.split())
+    return pids
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc")
+def test_worker_stays_warm_for_the_next_load_until_stopped(tmp_path: Path) -> None:
+    from chromabridge.loaders import stop_idle_workers
+
+    stop_idle_workers()
+    (tmp_path / "a.txt").write_text("alpha text")
+    before = _children()
+    loader = DirectoryLoader(tmp_path, file_timeout=30)  # a budget: files load in a worker
+    assert [d.text for d in loader.load()] == ["alpha text"]
+    kept = _children() - before
+    assert len(kept) == 1  # the worker outlived its load, idle
+    (tmp_path / "b.txt").write_text("beta text")
+    assert [d.text for d in DirectoryLoader(tmp_path, file_timeout=30).load()] == [
+        "alpha text",
+        "beta text",
+    ]
+    assert _children() - before == kept  # the second load started no process
+    # Another memory budget needs a worker started under it: not the idle one.
+    assert len(DirectoryLoader(tmp_path, file_memory=2**30).load()) == 2
+    assert len(_children() - before) == 2
+    assert stop_idle_workers() == 2
+    assert not _children() - before

@@ -148,6 +148,21 @@ def test_file_over_its_time_budget_is_killed_and_the_rest_loads(tmp_path: Path) 
     assert elapsed < 60
 
 
+@pytest.mark.slow
+def test_a_single_file_loader_holds_its_file_to_the_same_budgets(tmp_path: Path) -> None:
+    from chromabridge.loaders import FileTimeoutError
+
+    real = H.docx(tmp_path / "real.docx", "<w:p><w:r><w:t>a real paragraph</w:t></w:r></w:p>")
+    assert FileLoader(real, file_timeout=60).load() == FileLoader(real).load()
+    pdf = H.empty_pages_pdf(tmp_path / "pages.pdf", 20_000)
+    loader = FileLoader(pdf, file_timeout=1.5)
+    start = time.perf_counter()
+    with pytest.raises(FileTimeoutError, match=r"file_timeout=1\.5 s"):
+        loader.load()
+    assert time.perf_counter() - start < 60  # warm-up plus 1.5 s, not the PDF's minutes
+    assert [f.error_type for f in loader.report] == ["FileTimeoutError"]
+
+
 @pytest.mark.slow  # worker processes start unstructured: seconds each
 def test_pathological_entries_are_reported_or_bounded(tmp_path: Path) -> None:
     root = tmp_path / "root"
