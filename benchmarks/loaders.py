@@ -17,6 +17,10 @@ peak memory are their own:
   sorted file list. The older `langchain_community` DirectoryLoader + UnstructuredFileLoader
   pair calls the same `partition` per file; it is not installed here.
 
+`--budgets-only ROUNDS` measures just the budgets' cost: budgets on and off (workers=1)
+alternate ROUNDS times, so load from other jobs falls on both alike, and the median of
+the per-round ratios is reported.
+
 Peak RSS is sampled every 20 ms over the whole process tree (pool workers included) with
 psutil. One run each; files/s and MB/s count input files and bytes. Telemetry is switched
 off for both (DO_NOT_TRACK) since this machine cannot reach it.
@@ -115,6 +119,13 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="first N files (0: all)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument(
+        "--budgets-only",
+        type=int,
+        default=0,
+        metavar="ROUNDS",
+        help="only budgets on vs off, alternated ROUNDS times (median ratio)",
+    )
+    parser.add_argument(
         "--child", choices=["ours", "ours-unbudgeted", "langchain"], help=argparse.SUPPRESS
     )
     parser.add_argument("--files", help=argparse.SUPPRESS)
@@ -130,6 +141,12 @@ def main() -> None:
     size = sum(p.stat().st_size for p in files)
     file_list = Path(os.environ.get("TMPDIR", "/tmp")) / f"cb-bench-loaders-{os.getpid()}.json"
     file_list.write_text(json.dumps([str(p) for p in files]))
+    if args.budgets_only:
+        try:
+            budgets_only(files, size, file_list, args.budgets_only)
+        finally:
+            file_list.unlink(missing_ok=True)
+        return
     try:
         rows = [
             (f"chromabridge workers={args.workers}", measure("ours", args.workers, file_list)),
@@ -157,6 +174,22 @@ def main() -> None:
     print("\n| budgets (file_timeout, file_memory, in a worker process) | throughput vs none |")
     print("|---|---:|")
     print(f"| on (defaults), workers=1 | {off / on:.3f}x |")
+
+
+def budgets_only(files: list[Path], size: int, file_list: Path, rounds: int) -> None:
+    """Budgets on vs off, interleaved: the per-round throughput ratios and their median."""
+    import statistics
+
+    print(f"{len(files)} HTML files, {size / 1e6:.1f} MB, {os.cpu_count()} CPUs, {rounds} rounds\n")
+    print("| round | budgets on s | off s | throughput on/off |")
+    print("|---:|---:|---:|---:|")
+    ratios = []
+    for index in range(rounds):
+        on = measure("ours", 1, file_list)["seconds"]
+        off = measure("ours-unbudgeted", 1, file_list)["seconds"]
+        ratios.append(off / on)
+        print(f"| {index + 1} | {on:.1f} | {off:.1f} | {off / on:.3f}x |", flush=True)
+    print(f"\nmedian throughput with budgets on: {statistics.median(ratios):.3f}x of off")
 
 
 if __name__ == "__main__":
