@@ -19,11 +19,15 @@ peak memory are their own:
 
 `--budgets-only ROUNDS` measures just the budgets' cost: budgets on and off (workers=1)
 alternate ROUNDS times, so load from other jobs falls on both alike, and the median of
-the per-round ratios is reported.
+the per-round ratios is reported, for wall-clock throughput and for files per CPU-second
+(user + system time of the contender and its worker): on a shared machine the wall clock
+varies by 15% between identical runs, the CPU time much less.
 
-Peak RSS is sampled every 20 ms over the whole process tree (pool workers included) with
-psutil. One run each; files/s and MB/s count input files and bytes. Telemetry is switched
-off for both (DO_NOT_TRACK) since this machine cannot reach it.
+Peak RSS is sampled every 20 ms over the contender's whole process tree (pool workers
+included) with psutil, from the parent: a sampler thread inside the contender would share
+its GIL and slow the in-process (no budgets) case. One run each; files/s and MB/s count
+input files and bytes. Telemetry is switched off for both (DO_NOT_TRACK) since this
+machine cannot reach it.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -72,46 +77,59 @@ def run_langchain(files: list[Path]) -> dict[str, int]:
 
 
 def child(args: argparse.Namespace) -> None:
-    """One contender in this process; prints a JSON line for the parent."""
-    import psutil
-
+    """One contender in this process; prints a JSON line for the parent (which samples
+    memory from outside, so no sampler thread shares this process's GIL)."""
     files = [Path(p) for p in json.loads(Path(args.files).read_text())]
-    me = psutil.Process()
-    peak = 0
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.is_set():
-            try:
-                procs = [me, *me.children(recursive=True)]
-                peak = max(peak, sum(p.memory_info().rss for p in procs if p.is_running()))
-            except psutil.Error:
-                pass
-            time.sleep(0.02)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
     start = time.perf_counter()
     if args.contender == "langchain":
         result = run_langchain(files)
     else:
         result = run_ours(CORPUS, files, args.workers, budgets=args.contender == "ours")
     seconds = time.perf_counter() - start
-    done.set()
-    sampler.join()
-    print(json.dumps({**result, "seconds": seconds, "peak_rss": peak}))
+    if args.contender != "langchain":
+        from chromabridge.loaders import stop_idle_workers
+
+        stop_idle_workers()  # reaped, so the worker's CPU time counts below
+    usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    cpu = sum(u.ru_utime + u.ru_stime for u in usage)
+    print(json.dumps({**result, "seconds": seconds, "cpu": cpu}))
 
 
 def measure(contender: str, workers: int, file_list: Path) -> dict[str, float]:
+    """Run one contender in a fresh process; peak RSS of its whole tree every 20 ms."""
+    import psutil
+
     command = [sys.executable, __file__, "--child", contender, "--workers", str(workers)]
     command += ["--files", str(file_list)]
-    out = subprocess.run(
-        command, capture_output=True, text=True, env={**os.environ, **ENV}, check=False
-    )
-    if out.returncode != 0:
-        sys.exit(f"{contender} failed:\n{out.stderr[-3000:]}")
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    with subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **ENV},
+    ) as proc:
+        peak = 0
+        done = threading.Event()
+
+        def sample() -> None:
+            nonlocal peak
+            root = psutil.Process(proc.pid)
+            while not done.is_set():
+                try:
+                    procs = [root, *root.children(recursive=True)]
+                    peak = max(peak, sum(p.memory_info().rss for p in procs if p.is_running()))
+                except psutil.Error:
+                    pass
+                time.sleep(0.02)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        out, err = proc.communicate()
+        done.set()
+        sampler.join()
+    if proc.returncode != 0:
+        sys.exit(f"{contender} failed:\n{err[-3000:]}")
+    return {**json.loads(out.strip().splitlines()[-1]), "peak_rss": peak}
 
 
 def main() -> None:
@@ -181,15 +199,23 @@ def budgets_only(files: list[Path], size: int, file_list: Path, rounds: int) -> 
     import statistics
 
     print(f"{len(files)} HTML files, {size / 1e6:.1f} MB, {os.cpu_count()} CPUs, {rounds} rounds\n")
-    print("| round | budgets on s | off s | throughput on/off |")
-    print("|---:|---:|---:|---:|")
-    ratios = []
+    print("| round | on s | off s | on/off throughput | on CPU s | off CPU s | on/off per CPU-s |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    walls, cpus = [], []
     for index in range(rounds):
-        on = measure("ours", 1, file_list)["seconds"]
-        off = measure("ours-unbudgeted", 1, file_list)["seconds"]
-        ratios.append(off / on)
-        print(f"| {index + 1} | {on:.1f} | {off:.1f} | {off / on:.3f}x |", flush=True)
-    print(f"\nmedian throughput with budgets on: {statistics.median(ratios):.3f}x of off")
+        on = measure("ours", 1, file_list)
+        off = measure("ours-unbudgeted", 1, file_list)
+        walls.append(off["seconds"] / on["seconds"])
+        cpus.append(off["cpu"] / on["cpu"])
+        print(
+            f"| {index + 1} | {on['seconds']:.1f} | {off['seconds']:.1f} | {walls[-1]:.3f}x "
+            f"| {on['cpu']:.1f} | {off['cpu']:.1f} | {cpus[-1]:.3f}x |",
+            flush=True,
+        )
+    print(
+        f"\nmedian with budgets on, of off: throughput {statistics.median(walls):.3f}x, "
+        f"files per CPU-second {statistics.median(cpus):.3f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -63,6 +63,11 @@ class Mode(str, Enum):
     full = "full"
 
 
+class TraceTo(str, Enum):
+    console = "console"
+    otlp = "otlp"
+
+
 class Search(str, Enum):
     similarity = "similarity"
     mmr = "mmr"
@@ -91,6 +96,15 @@ EmbedderOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+TraceOpt = Annotated[
+    TraceTo | None,
+    typer.Option(
+        "--trace",
+        help="Export OpenTelemetry spans: console (stderr) or otlp (OTEL_EXPORTER_OTLP_* "
+        "variables). Default: $CHROMABRIDGE_TRACE, else off.",
+        show_default=False,
+    ),
+]
 SharedOpt = Annotated[
     bool,
     typer.Option(
@@ -108,6 +122,21 @@ def _usage(message: str, hint: str | None = None) -> NoReturn:
 def _fail(message: str) -> NoReturn:
     err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
     raise typer.Exit(1)
+
+
+@contextmanager
+def _tracing(to: TraceTo | None) -> Iterator[None]:
+    """Spans exported for the duration of one command, flushed before it returns."""
+    from chromabridge import telemetry
+
+    with _errors():
+        provider = telemetry.setup_exporter(to.value if to is not None else None)
+    try:
+        yield
+    finally:
+        if provider is not None:
+            provider.shutdown()
+            telemetry.configure()
 
 
 @contextmanager
@@ -273,6 +302,7 @@ def ingest(
         int, typer.Option("--file-memory", min=1, help="MiB one file may take to parse.")
     ] = 4096,
     as_json: JsonOpt = False,
+    trace: TraceOpt = None,
 ) -> None:
     """Load, chunk, embed and store files; unchanged files are skipped.
 
@@ -286,7 +316,7 @@ def ingest(
     if missing:
         _usage(f"no such file or directory: {', '.join(missing)}", "PATHS")
     deploy = _deployment(path, host, port, cloud, DEFAULT_PATH, shared)
-    with _errors():
+    with _tracing(trace), _errors():
         store = _open(collection, deploy, embedder, must_exist=False)
         if images and not supports_images(store.embedder):
             _usage("needs an embedder that embeds images: --embedder clip[:MODEL]", "--images")
@@ -394,6 +424,7 @@ def query(
         typer.Option("--image", help="Search by this image instead of TEXT.", dir_okay=False),
     ] = None,
     as_json: JsonOpt = False,
+    trace: TraceOpt = None,
 ) -> None:
     """Search a collection by text (or by an image, --image); prints rank, score,
     source and text."""
@@ -403,7 +434,7 @@ def query(
         _usage(f"no such image file: {image}", "--image")
     where = _parse_filter(filter_json)
     deploy = _deployment(path, host, port, cloud, DEFAULT_PATH, shared)
-    with _errors():
+    with _tracing(trace), _errors():
         store = _open(collection, deploy, embedder, must_exist=True)
         hits = _search(store, text, k, where, search, image)
     if as_json:

@@ -30,6 +30,7 @@ from functools import partial
 from time import perf_counter
 from typing import Any, Literal, Protocol
 
+from chromabridge import telemetry
 from chromabridge.changes import DocumentChange, diff_document, in_scope, protected
 from chromabridge.embedders import CachedEmbedder, Embedder, as_embedder
 from chromabridge.errors import (
@@ -142,6 +143,49 @@ def _single_file(loader: object) -> bool:
     return isinstance(loader, (FileLoader, TextLoader))
 
 
+_RUN_SPAN = "chromabridge.pipeline.run"
+#: The span of each kind of step: loading and chunking are per document, the rest per batch.
+_STAGE_SPANS = {
+    "next": "chromabridge.pipeline.load",
+    "chunk": "chromabridge.pipeline.chunk",
+    "get": "chromabridge.pipeline.compare",
+    "documents": "chromabridge.pipeline.compare",
+    "embed": "chromabridge.pipeline.embed",
+    "add": "chromabridge.pipeline.write",
+    "delete": "chromabridge.pipeline.delete",
+}
+
+
+def _step_attributes(name: str, arg: Any) -> dict[str, Any] | None:
+    """Counts only: no text, ids or paths."""
+    if name == "embed":
+        return {"chromabridge.chunks": len(arg)}
+    if name == "add":
+        return {"chromabridge.chunks": len(arg["chunks"])}
+    if name == "delete":
+        ids = arg.get("ids") or arg.get("doc_id") or ()
+        return {"chromabridge.records" if "ids" in arg else "chromabridge.documents": len(ids)}
+    return None
+
+
+def _traced(span: Any, report: IngestReport) -> IngestReport:
+    """The run's outcome on its span."""
+    if span.is_recording():
+        span.set_attributes(
+            {
+                "chromabridge.documents.seen": report.seen,
+                "chromabridge.documents.added": report.added,
+                "chromabridge.documents.updated": report.updated,
+                "chromabridge.documents.unchanged": report.unchanged,
+                "chromabridge.documents.deleted": report.deleted,
+                "chromabridge.documents.failed": report.failed,
+                "chromabridge.chunks.written": report.chunks_written,
+                "chromabridge.cache.hits": report.cache_hits,
+            }
+        )
+    return report
+
+
 class Pipeline:
     """Ingest what `loader` yields into `store`, incrementally.
 
@@ -240,11 +284,21 @@ class Pipeline:
         Raises only for what makes the whole run pointless: the store refusing writes
         (`StoreError`), a wrong embedder (`EmbedderMismatchError`), a strict loader.
         """
-        return drive(self._run_plan(), self._do)
+        with telemetry.span(_RUN_SPAN, self._span_attributes()) as span:
+            return _traced(span, drive(self._run_plan(), self._do))
 
     async def arun(self) -> IngestReport:
         """Async `run`: the store and embedder's async twins; loading in a worker thread."""
-        return await adrive(self._run_plan(), self._ado)
+        with telemetry.span(_RUN_SPAN, self._span_attributes()) as span:
+            return _traced(span, await adrive(self._run_plan(), self._ado))
+
+    def _span_attributes(self) -> dict[str, Any]:
+        return {
+            "db.system.name": "chroma",
+            "db.collection.name": self.store.name,
+            "chromabridge.mode": self.mode,
+            "chromabridge.embedder": self.embedder.name,
+        }
 
     def _run_plan(self) -> Plan[IngestReport]:
         """The run (`_plan`) with its report's totals and the progress bar around it."""
@@ -270,7 +324,11 @@ class Pipeline:
         return None
 
     def _do(self, name: str, arg: Any) -> Any:
-        """One step of the run, blocking."""
+        """One step of the run, blocking, in its stage's span."""
+        with telemetry.span(_STAGE_SPANS.get(name, _RUN_SPAN), _step_attributes(name, arg)):
+            return self._do_step(name, arg)
+
+    def _do_step(self, name: str, arg: Any) -> Any:
         if name == "embed":
             return embed_chunks(self.embedder, arg)
         local = self._local(name)
@@ -279,7 +337,12 @@ class Pipeline:
         return getattr(self.store, name)(**arg)
 
     async def _ado(self, name: str, arg: Any) -> Any:
-        """One step of the run, async: the embedder's and the store's async twins."""
+        """One step of the run, async, in its stage's span."""
+        with telemetry.span(_STAGE_SPANS.get(name, _RUN_SPAN), _step_attributes(name, arg)):
+            return await self._ado_step(name, arg)
+
+    async def _ado_step(self, name: str, arg: Any) -> Any:
+        """The embedder's and the store's async twins; loading in a worker thread."""
         if name == "embed":
             return await aembed_chunks(self.embedder, arg)
         local = self._local(name)
@@ -397,12 +460,19 @@ class Pipeline:
             started = perf_counter()
             todo, vectors = yield from self._embed(todo, report, failed_paths)
             writes = [chunk for change in todo for chunk in change.writes]
-            report.tokens += self._count_tokens([c.text for c in writes if not c.is_image])
+            tokens = self._count_tokens([c.text for c in writes if not c.is_image])
+            report.tokens += tokens
+            telemetry.instruments().tokens.add(
+                tokens, {"chromabridge.embedder": self.embedder.name}
+            )
             report.add_time("embed", perf_counter() - started)
             if writes:
                 started = perf_counter()
                 yield ("add", {"chunks": writes, "embeddings": vectors})
                 report.add_time("write", perf_counter() - started)
+                telemetry.instruments().chunks_written.add(
+                    len(writes), {"db.collection.name": self.store.name}
+                )
         stale = [record_id for change in todo for record_id in change.stale]
         if stale:
             started = perf_counter()

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
+from chromabridge import telemetry
 from chromabridge.errors import ChromaBridgeError, ConfigError
 from chromabridge.secrets import redact, scrub_exception
 
@@ -194,6 +195,7 @@ def call_with_retry(
             outcome = budget.next_delay(exc, failure)
         if isinstance(outcome, ChromaBridgeError):
             raise outcome
+        telemetry.retry_event(what, failure.reason, budget.attempt, outcome)
         sleep(outcome)
 
 
@@ -222,4 +224,5 @@ async def acall_with_retry(
             outcome = budget.next_delay(exc, failure)
         if isinstance(outcome, ChromaBridgeError):
             raise outcome
+        telemetry.retry_event(what, failure.reason, budget.attempt, outcome)
         await sleep(outcome)

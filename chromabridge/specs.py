@@ -169,7 +169,10 @@ def make_loaders(
     )
     from chromabridge.loaders.text import TEXT_SUFFIXES
 
-    limits = {"file_timeout": DEFAULT_FILE_TIMEOUT, "file_memory": DEFAULT_FILE_MEMORY}
+    limits: dict[str, Any] = {
+        "file_timeout": DEFAULT_FILE_TIMEOUT,
+        "file_memory": DEFAULT_FILE_MEMORY,
+    }
     limits.update(budgets or {})
     loaders: list[Any] = []
     for path in paths:

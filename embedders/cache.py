@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from chromabridge import telemetry
 from chromabridge.errors import ConfigError
 from chromabridge.images import ImageSource, read_image
 
@@ -138,9 +139,11 @@ class CachedEmbedder(NativeEmbedder):
         for digest, text in zip(digests, texts, strict=True):
             if digest not in found:
                 missing.setdefault(digest, text)
+        hits = len(texts) - sum(1 for d in digests if d in missing)
         with self._lock:
             self.misses += len(missing)
-            self.hits += len(texts) - sum(1 for d in digests if d in missing)
+            self.hits += hits
+        telemetry.cache_lookups(hits, len(missing))
         return digests, found, list(missing.values())
 
     def _merge(

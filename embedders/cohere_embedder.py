@@ -17,6 +17,7 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+from chromabridge import telemetry
 from chromabridge.errors import ConfigError, EmbeddingError
 from chromabridge.images import ImageSource, data_uri, read_image
 from chromabridge.retry import (
@@ -79,6 +80,12 @@ def classify_cohere(exc: BaseException) -> Failure | None:
             detail=detail,
         )
     return None
+
+
+def _billed_tokens(response: Any) -> Any:
+    """Input tokens Cohere billed for one request (`meta.billed_units.input_tokens`)."""
+    units = getattr(getattr(response, "meta", None), "billed_units", None)
+    return getattr(units, "input_tokens", None)
 
 
 class CohereEmbedder(NativeEmbedder):
@@ -216,14 +223,16 @@ class CohereEmbedder(NativeEmbedder):
             def call(args: dict[str, Any] = args) -> Any:
                 return self._client.embed(**args)
 
-            response = call_with_retry(
-                call,
-                classify=classify_cohere,
-                what=f"{self.name}: embed request of {len(batch)} texts",
-                make_error=EmbeddingError,
-                policy=self.retry,
-                secrets=self._secrets,
-            )
+            with telemetry.embedding_span("cohere", self.model, len(batch)) as span:
+                response = call_with_retry(
+                    call,
+                    classify=classify_cohere,
+                    what=f"{self.name}: embed request of {len(batch)} texts",
+                    make_error=EmbeddingError,
+                    policy=self.retry,
+                    secrets=self._secrets,
+                )
+                telemetry.usage(span, _billed_tokens(response))
             out.extend(self._parse(response, len(batch)))
         return out
 
@@ -238,14 +247,16 @@ class CohereEmbedder(NativeEmbedder):
         async def one(batch: Sequence[str]) -> list[Vector]:
             args = self._request(batch, input_type, field)
             async with gate:
-                response = await acall_with_retry(
-                    lambda: aclient.embed(**args),
-                    classify=classify_cohere,
-                    what=f"{self.name}: embed request of {len(batch)} texts",
-                    make_error=EmbeddingError,
-                    policy=self.retry,
-                    secrets=self._secrets,
-                )
+                with telemetry.embedding_span("cohere", self.model, len(batch)) as span:
+                    response = await acall_with_retry(
+                        lambda: aclient.embed(**args),
+                        classify=classify_cohere,
+                        what=f"{self.name}: embed request of {len(batch)} texts",
+                        make_error=EmbeddingError,
+                        policy=self.retry,
+                        secrets=self._secrets,
+                    )
+                    telemetry.usage(span, _billed_tokens(response))
             return self._parse(response, len(batch))
 
         parts = await asyncio.gather(*(one(b) for b in self._batches(texts, field)))

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from chromabridge import telemetry
 from chromabridge.errors import ConfigError, EmbeddingError
 
 from .base import Vector
@@ -106,6 +107,7 @@ class LocalEmbedder(NativeEmbedder):
         self._warned = False
         suffix = "" if normalize else "@unnormalized"
         self._name = f"local:{short}{suffix}"
+        self._model_name = short
         dim = self.model.get_embedding_dimension()
         self._dimension = int(dim) if dim is not None else None
         max_seq = self.model.max_seq_length
@@ -177,14 +179,17 @@ class LocalEmbedder(NativeEmbedder):
         for start in range(0, len(order), self.batch_size):
             batch = [unique[i] for i in order[start : start + self.batch_size]]
             try:
-                array = self.model.encode(
-                    batch,
-                    batch_size=len(batch),
-                    prompt=prompt,
-                    normalize_embeddings=self.normalize,
-                    convert_to_numpy=True,
-                    show_progress_bar=False,
-                )
+                with telemetry.embedding_span(
+                    "sentence_transformers", self._model_name, len(batch)
+                ):
+                    array = self.model.encode(
+                        batch,
+                        batch_size=len(batch),
+                        prompt=prompt,
+                        normalize_embeddings=self.normalize,
+                        convert_to_numpy=True,
+                        show_progress_bar=False,
+                    )
             except Exception as exc:
                 raise EmbeddingError(f"{self.name} failed to embed a batch: {exc}") from exc
             vectors.update(zip(batch, array.tolist(), strict=True))

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from chromabridge import telemetry
 from chromabridge.errors import ConfigError, EmbeddingError
 from chromabridge.retry import (
     Failure,
@@ -341,14 +342,16 @@ class OpenAIEmbedder(NativeEmbedder):
 
     def _embed_one(self, batch: list[_Piece]) -> list[Vector]:
         args = self._request(batch)
-        response = call_with_retry(
-            lambda: self._client.embeddings.create(**args),
-            classify=classify_openai,
-            what=self._what(batch),
-            make_error=EmbeddingError,
-            policy=self.retry,
-            secrets=self._secrets,
-        )
+        with telemetry.embedding_span("openai", self.model, len(batch)) as span:
+            response = call_with_retry(
+                lambda: self._client.embeddings.create(**args),
+                classify=classify_openai,
+                what=self._what(batch),
+                make_error=EmbeddingError,
+                policy=self.retry,
+                secrets=self._secrets,
+            )
+            telemetry.usage(span, getattr(getattr(response, "usage", None), "prompt_tokens", None))
         return self._parse(response, len(batch))
 
     async def _aembed_one(self, batch: list[_Piece], gate: asyncio.Semaphore) -> list[Vector]:
@@ -358,14 +361,17 @@ class OpenAIEmbedder(NativeEmbedder):
             async with gate:
                 return await asyncio.to_thread(self._embed_one, batch)
         async with gate:
-            response = await acall_with_retry(
-                lambda: aclient.embeddings.create(**args),
-                classify=classify_openai,
-                what=self._what(batch),
-                make_error=EmbeddingError,
-                policy=self.retry,
-                secrets=self._secrets,
-            )
+            with telemetry.embedding_span("openai", self.model, len(batch)) as span:
+                response = await acall_with_retry(
+                    lambda: aclient.embeddings.create(**args),
+                    classify=classify_openai,
+                    what=self._what(batch),
+                    make_error=EmbeddingError,
+                    policy=self.retry,
+                    secrets=self._secrets,
+                )
+                usage = getattr(response, "usage", None)
+                telemetry.usage(span, getattr(usage, "prompt_tokens", None))
         return self._parse(response, len(batch))
 
     def embed_documents(self, texts: Sequence[str]) -> list[Vector]:

@@ -20,6 +20,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+from chromabridge import telemetry
 from chromabridge.errors import ConfigError
 from chromabridge.types import Document
 
@@ -158,6 +159,13 @@ class DirectoryLoader(Loader):
             self.report.peak_rss = pool.peak_rss
 
     def _settle(self, outcome: Outcome) -> Iterator[Document]:
+        failure = outcome.failure
+        telemetry.file_span(
+            outcome.source,
+            outcome.seconds,
+            None if failure is None else failure.error_type,
+            len(outcome.documents),
+        )
         if outcome.failure is not None:
             self.report.failures.append(outcome.failure)
             if self.on_error == "raise":

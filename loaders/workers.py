@@ -68,6 +68,8 @@ class Outcome:
     error: LoaderError | None = None
     #: Peak resident memory of the worker while it loaded this file (bytes; 0 unknown).
     peak_rss: int = 0
+    #: Seconds the file took to load (0: refused before loading).
+    seconds: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,10 +88,11 @@ def failed(loader: FileSource, error: LoaderError, peak_rss: int = 0) -> Outcome
 
 def load_one(loader: FileSource) -> Outcome:
     """Load one file in this process; a `LoaderError` becomes the outcome's failure."""
+    start = time.perf_counter()
     try:
-        return Outcome(loader.source, loader.load())
+        return Outcome(loader.source, loader.load(), seconds=time.perf_counter() - start)
     except LoaderError as exc:
-        return failed(loader, exc)
+        return replace(failed(loader, exc), seconds=time.perf_counter() - start)
 
 
 def _status(pid: int | str, key: str) -> int:
@@ -398,6 +401,8 @@ class WorkerPool:
                     continue
                 if isinstance(message, str):  # the worker could not unpickle the loader
                     message = failed(slot.loader, LoaderError(f"{slot.loader.source}: {message}"))
+                if worker.started is not None:
+                    message = replace(message, seconds=now - worker.started)
                 slot.outcome = message
                 self.peak_rss = max(self.peak_rss, message.peak_rss)
                 worker.slot = worker.started = None

@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
+from chromabridge import telemetry
 from chromabridge.errors import ConfigError
 from chromabridge.plans import Plan, adrive, drive
 from chromabridge.types import Chunk, Hit
@@ -45,6 +46,8 @@ __all__ = ["HybridRetriever"]
 
 Vector = Sequence[float] | None
 Sides = tuple[list[tuple[str, float]], list[tuple[str, float]]]
+_DENSE = "chromabridge.retrieve.dense"
+_LEXICAL = "chromabridge.retrieve.lexical"
 
 
 class HybridRetriever(RetrieverBase):
@@ -111,7 +114,8 @@ class HybridRetriever(RetrieverBase):
         self, dense: list[tuple[str, float]], lexical: list[tuple[str, float]]
     ) -> list[tuple[str, float]]:
         rankings = [[doc_id for doc_id, _ in dense], [doc_id for doc_id, _ in lexical]]
-        return reciprocal_rank_fusion(rankings, self.weights, self.rrf_k)
+        with telemetry.span("chromabridge.retrieve.fuse", {"chromabridge.rrf_k": self.rrf_k}):
+            return reciprocal_rank_fusion(rankings, self.weights, self.rrf_k)
 
     def retrieve(
         self,
@@ -124,7 +128,9 @@ class HybridRetriever(RetrieverBase):
         """Fused hits for `query`; `embedding` (the query's vector, when the caller has it
         already) spares the dense side from embedding `query` again."""
         k_, flt = self._call_args(k, where)
-        return drive(self._plan(k_), partial(self._step, query, embedding, flt))
+        with telemetry.retrieve_span("hybrid", k_, query) as span:
+            found = drive(self._plan(k_), partial(self._step, query, embedding, flt))
+            return telemetry.hits(span, found)
 
     async def aretrieve(
         self,
@@ -135,7 +141,9 @@ class HybridRetriever(RetrieverBase):
         embedding: Sequence[float] | None = None,
     ) -> list[Hit]:
         k_, flt = self._call_args(k, where)
-        return await adrive(self._plan(k_), partial(self._astep, query, embedding, flt))
+        with telemetry.retrieve_span("hybrid", k_, query) as span:
+            found = await adrive(self._plan(k_), partial(self._astep, query, embedding, flt))
+            return telemetry.hits(span, found)
 
     def _plan(self, k: int) -> Plan[list[Hit]]:
         """One retrieval as a plan (`chromabridge.plans`), for `retrieve` and `aretrieve`
@@ -164,11 +172,15 @@ class HybridRetriever(RetrieverBase):
 
     def _sides(self, query: str, embedding: Vector, depth: int, flt: ChromaFilter) -> Sides:
         """The dense and the lexical ranking at `depth` (a side weighted 0 is not asked)."""
-        dense = []
+        dense: list[tuple[str, float]] = []
+        lexical: list[tuple[str, float]] = []
         if self.weights[0]:
             text = query if embedding is None else None
-            dense = self.store.nearest(text, embedding, k=depth, **_kwargs(flt))
-        lexical = self.lexical.search(query, depth, flt) if self.weights[1] else []
+            with telemetry.span(_DENSE, {"chromabridge.k": depth}):
+                dense = self.store.nearest(text, embedding, k=depth, **_kwargs(flt))
+        if self.weights[1]:
+            with telemetry.span(_LEXICAL, {"chromabridge.k": depth}):
+                lexical = self.lexical.search(query, depth, flt)
         return dense, lexical
 
     async def _asides(self, query: str, embedding: Vector, depth: int, flt: ChromaFilter) -> Sides:
@@ -183,12 +195,14 @@ class HybridRetriever(RetrieverBase):
         if not self.weights[0]:
             return []
         text = query if embedding is None else None
-        return await self.store.anearest(text, embedding, k=depth, **_kwargs(flt))
+        with telemetry.span(_DENSE, {"chromabridge.k": depth}):
+            return await self.store.anearest(text, embedding, k=depth, **_kwargs(flt))
 
     async def _alexical(self, query: str, depth: int, flt: ChromaFilter) -> list[tuple[str, float]]:
         if not self.weights[1]:
             return []
-        return await self.lexical.asearch(query, depth, flt)
+        with telemetry.span(_LEXICAL, {"chromabridge.k": depth}):
+            return await self.lexical.asearch(query, depth, flt)
 
     def _read_back(
         self, fused: list[tuple[str, float]], distances: dict[str, float], k: int

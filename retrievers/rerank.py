@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
+from chromabridge import telemetry
 from chromabridge.errors import ConfigError, RerankError
 from chromabridge.retry import RetryPolicy, acall_with_retry, call_with_retry
 from chromabridge.types import Hit
@@ -20,6 +21,9 @@ from chromabridge.types import Hit
 from .base import Retriever, RetrieverBase, check_k
 
 __all__ = ["CohereReranker", "RerankError"]  # RerankError: chromabridge.errors
+
+
+_RERANK = "chromabridge.rerank"
 
 
 def _classify(exc: BaseException) -> Any:
@@ -121,15 +125,23 @@ class CohereReranker(RetrieverBase):
         if not hits:
             return []
         args = self._request(query, hits, check_k(top_n) if top_n is not None else self.k)
-        response = call_with_retry(
-            lambda: self._client.rerank(**args),
-            classify=_classify,
-            what=self._what(hits),
-            make_error=RerankError,
-            policy=self.retry,
-            secrets=self._secrets,
-        )
+        with telemetry.span(_RERANK, self._span_attributes(hits)):
+            response = call_with_retry(
+                lambda: self._client.rerank(**args),
+                classify=_classify,
+                what=self._what(hits),
+                make_error=RerankError,
+                policy=self.retry,
+                secrets=self._secrets,
+            )
         return self._parse(response, hits)
+
+    def _span_attributes(self, hits: Sequence[Hit]) -> dict[str, Any]:
+        return {
+            "gen_ai.provider.name": "cohere",
+            "gen_ai.request.model": self.model,
+            "chromabridge.candidates": len(hits),
+        }
 
     async def arerank(self, query: str, hits: Sequence[Hit], top_n: int | None = None) -> list[Hit]:
         """Async `rerank` (truly async with an `AsyncClientV2`)."""
@@ -139,14 +151,15 @@ class CohereReranker(RetrieverBase):
         if not hits:
             return []
         args = self._request(query, hits, check_k(top_n) if top_n is not None else self.k)
-        response = await acall_with_retry(
-            lambda: aclient.rerank(**args),
-            classify=_classify,
-            what=self._what(hits),
-            make_error=RerankError,
-            policy=self.retry,
-            secrets=self._secrets,
-        )
+        with telemetry.span(_RERANK, self._span_attributes(hits)):
+            response = await acall_with_retry(
+                lambda: aclient.rerank(**args),
+                classify=_classify,
+                what=self._what(hits),
+                make_error=RerankError,
+                policy=self.retry,
+                secrets=self._secrets,
+            )
         return self._parse(response, hits)
 
     def _inner(self) -> Retriever:
@@ -158,10 +171,12 @@ class CohereReranker(RetrieverBase):
 
     def retrieve(self, query: str, k: int | None = None, where: Any = None) -> list[Hit]:
         top_n = check_k(k) if k is not None else self.k
-        hits = self._inner().retrieve(query, k=max(self.candidates, top_n), where=where)
-        return self.rerank(query, hits, top_n)
+        with telemetry.retrieve_span("rerank", top_n, query) as span:
+            hits = self._inner().retrieve(query, k=max(self.candidates, top_n), where=where)
+            return telemetry.hits(span, self.rerank(query, hits, top_n))
 
     async def aretrieve(self, query: str, k: int | None = None, where: Any = None) -> list[Hit]:
         top_n = check_k(k) if k is not None else self.k
-        hits = await self._inner().aretrieve(query, k=max(self.candidates, top_n), where=where)
-        return await self.arerank(query, hits, top_n)
+        with telemetry.retrieve_span("rerank", top_n, query) as span:
+            found = await self._inner().aretrieve(query, k=max(self.candidates, top_n), where=where)
+            return telemetry.hits(span, await self.arerank(query, found, top_n))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from chromabridge import telemetry
 from chromabridge.errors import ConfigError
 from chromabridge.types import Hit
 from chromabridge.vectorstores import ChromaFilter, ChromaStore
@@ -76,9 +77,11 @@ class VectorRetriever(RetrieverBase):
     def retrieve(self, query: str, k: int | None = None, where: Any = None) -> list[Hit]:
         k_, flt = self._call_args(k, where)
         search = self.store.mmr if self.search_type == "mmr" else self.store.query
-        return self._keep(search(query, **self._args(k_, flt)))
+        with telemetry.retrieve_span(self.search_type, k_, query) as span:
+            return telemetry.hits(span, self._keep(search(query, **self._args(k_, flt))))
 
     async def aretrieve(self, query: str, k: int | None = None, where: Any = None) -> list[Hit]:
         k_, flt = self._call_args(k, where)
         search = self.store.ammr if self.search_type == "mmr" else self.store.aquery
-        return self._keep(await search(query, **self._args(k_, flt)))
+        with telemetry.retrieve_span(self.search_type, k_, query) as span:
+            return telemetry.hits(span, self._keep(await search(query, **self._args(k_, flt))))

@@ -28,6 +28,7 @@ from typing import Any, TypeVar, cast, get_args
 from chromadb.api import ClientAPI
 from chromadb.errors import NotFoundError
 
+from chromabridge import telemetry
 from chromabridge.embedders import Embedder
 from chromabridge.errors import (
     ChromaBridgeError,
@@ -367,15 +368,40 @@ class StoreBase:
         blocking one with each step in a worker thread."""
         return await adrive(plan, partial(self._astep, target, threaded))
 
-    def _run(self, plan: Plan[T], on_client: bool = False) -> T:
+    def _run(
+        self,
+        plan: Plan[T],
+        on_client: bool = False,
+        *,
+        op: str | None = None,
+        size: int | None = None,
+    ) -> T:
         """Run `plan` on the collection (`on_client`: on the client, for plans about
-        collections) with the blocking API."""
+        collections) with the blocking API; a public operation `op` is traced as one span
+        (`size`: its batch size)."""
         self._check_alive()
-        return self._drive(plan, self._conn.sync if on_client else self._require_sync())
+        target = self._conn.sync if on_client else self._require_sync()
+        if op is None:
+            return self._drive(plan, target)
+        with telemetry.store_span(self.name, op, size):
+            return self._drive(plan, target)
 
-    async def _arun(self, plan: Plan[T], on_client: bool = False) -> T:
+    async def _arun(
+        self,
+        plan: Plan[T],
+        on_client: bool = False,
+        *,
+        op: str | None = None,
+        size: int | None = None,
+    ) -> T:
         """`_run`, async: natively on a server, else step by step in a worker thread."""
         self._check_alive()
+        if op is None:
+            return await self._arun_plan(plan, on_client)
+        with telemetry.store_span(self.name, op, size):
+            return await self._arun_plan(plan, on_client)
+
+    async def _arun_plan(self, plan: Plan[T], on_client: bool) -> T:
         if not self.is_async_native:
             target = self._conn.sync if on_client else self._require_sync()
             return await self._adrive(plan, target, threaded=True)

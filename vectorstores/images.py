@@ -121,7 +121,11 @@ class StoreImages(StoreReads, StoreWrites):
         images without one. Every image is read and decoded before anything is written:
         a broken one is an `InputError` naming its position, and nothing is stored.
         """
-        return self._run(self._add_images_op(sources, metadatas, ids, store_bytes))
+        return self._run(
+            self._add_images_op(sources, metadatas, ids, store_bytes),
+            op="add_images",
+            size=len(sources),
+        )
 
     async def aadd_images(
         self,
@@ -132,7 +136,11 @@ class StoreImages(StoreReads, StoreWrites):
         store_bytes: bool = False,
     ) -> list[str]:
         """Async `add_images` (images are read in a worker thread)."""
-        return await self._arun(self._add_images_op(sources, metadatas, ids, store_bytes))
+        return await self._arun(
+            self._add_images_op(sources, metadatas, ids, store_bytes),
+            op="add_images",
+            size=len(sources),
+        )
 
     def image_vector(self, image: ImageSource) -> list[float]:
         """The query vector of `image` in this collection's space."""

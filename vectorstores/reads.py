@@ -247,7 +247,7 @@ class StoreReads(StoreBase):
         searching deeper until `k` hits remain (cost: see `vectorstores/grouping.py`).
         """
         plan = self._hits_op(text, embedding, k, where, where_document, max_per_document, image)
-        return self._run(plan)
+        return self._run(plan, op="query")
 
     async def aquery(
         self,
@@ -262,7 +262,7 @@ class StoreReads(StoreBase):
     ) -> list[Hit]:
         """Async `query`."""
         plan = self._hits_op(text, embedding, k, where, where_document, max_per_document, image)
-        return await self._arun(plan)
+        return await self._arun(plan, op="query")
 
     def _rows_op(self, text: Any, embedding: Any, k: int, where: Any, wd: Any) -> Plan[QueryRows]:
         return self._query_op(
@@ -280,7 +280,7 @@ class StoreReads(StoreBase):
         """`query` without `max_per_document`, as Chroma's rows rather than `Hit`s: the
         same checks and the same Chroma call, for the framework faces, which build their
         `Document`s / nodes straight from the rows (no `Chunk` and `Hit` per hit)."""
-        return self._run(self._rows_op(text, embedding, k, where, where_document))
+        return self._run(self._rows_op(text, embedding, k, where, where_document), op="query_rows")
 
     async def aquery_rows(
         self,
@@ -291,7 +291,9 @@ class StoreReads(StoreBase):
         where_document: Any = None,
     ) -> QueryRows:
         """Async `query_rows`."""
-        return await self._arun(self._rows_op(text, embedding, k, where, where_document))
+        return await self._arun(
+            self._rows_op(text, embedding, k, where, where_document), op="query_rows"
+        )
 
     def _nearest_plan(
         self, vector: np.ndarray, k: int, flt: ChromaFilter
@@ -318,7 +320,7 @@ class StoreReads(StoreBase):
         """(id, distance) of the `k` nearest chunks, nearest first, without reading their
         records: for callers that fuse or cut candidate lists before reading the few
         they return (`HybridRetriever`)."""
-        return self._run(self._nearest_op(text, embedding, k, where, where_document))
+        return self._run(self._nearest_op(text, embedding, k, where, where_document), op="nearest")
 
     async def anearest(
         self,
@@ -329,7 +331,9 @@ class StoreReads(StoreBase):
         where_document: Any = None,
     ) -> list[tuple[str, float]]:
         """Async `nearest`."""
-        return await self._arun(self._nearest_op(text, embedding, k, where, where_document))
+        return await self._arun(
+            self._nearest_op(text, embedding, k, where, where_document), op="nearest"
+        )
 
     @staticmethod
     def _check_mmr(k: int, fetch_k: int, lambda_mult: float) -> None:
@@ -380,7 +384,8 @@ class StoreReads(StoreBase):
         return self._run(
             self._mmr_op(
                 text, embedding, k, fetch_k, lambda_mult, where, where_document, max_per_document
-            )
+            ),
+            op="mmr",
         )
 
     async def ammr(
@@ -399,7 +404,8 @@ class StoreReads(StoreBase):
         return await self._arun(
             self._mmr_op(
                 text, embedding, k, fetch_k, lambda_mult, where, where_document, max_per_document
-            )
+            ),
+            op="mmr",
         )
 
     @staticmethod
@@ -469,7 +475,7 @@ class StoreReads(StoreBase):
         `text=False` fetches metadata only (chunk text left empty): bookkeeping scans
         over large collections need not move every document's text.
         """
-        return self._run(self._get_plan(ids, where, where_document, limit, offset, text))
+        return self._run(self._get_plan(ids, where, where_document, limit, offset, text), op="get")
 
     async def aget(
         self,
@@ -482,7 +488,9 @@ class StoreReads(StoreBase):
         text: bool = True,
     ) -> list[Chunk]:
         """Async `get`."""
-        return await self._arun(self._get_plan(ids, where, where_document, limit, offset, text))
+        return await self._arun(
+            self._get_plan(ids, where, where_document, limit, offset, text), op="get"
+        )
 
     def records(
         self,
@@ -502,7 +510,7 @@ class StoreReads(StoreBase):
         if include is None:
             include = ["metadatas", "documents"]  # Chroma's own default, in its order
         call = self._get_call(ids, where, where_document, limit, offset, list(include))
-        return dict(self._run(one_call(*call)))
+        return dict(self._run(one_call(*call), op="records"))
 
     async def arecords(
         self,
@@ -518,7 +526,7 @@ class StoreReads(StoreBase):
         if include is None:
             include = ["metadatas", "documents"]
         call = self._get_call(ids, where, where_document, limit, offset, list(include))
-        return dict(await self._arun(one_call(*call)))
+        return dict(await self._arun(one_call(*call), op="records"))
 
     def _ids_plan(self, where: Any, where_document: Any) -> Plan[list[str]]:
         result = yield self._get_call(None, where, where_document, None, None, [])
@@ -528,11 +536,11 @@ class StoreReads(StoreBase):
         """Ids of every record matching `where` / `where_document` (all ids without
         them), in one Chroma call that moves only ids: for callers that filter or diff
         by id (the BM25 index's filtered search)."""
-        return self._run(self._ids_plan(where, where_document))
+        return self._run(self._ids_plan(where, where_document), op="ids")
 
     async def aids(self, *, where: Any = None, where_document: Any = None) -> list[str]:
         """Async `ids`."""
-        return await self._arun(self._ids_plan(where, where_document))
+        return await self._arun(self._ids_plan(where, where_document), op="ids")
 
     def _documents_plan(self, where: Any, page_size: int) -> Plan[dict[str, DocumentInfo]]:
         check_k(page_size, "page_size")
@@ -556,13 +564,13 @@ class StoreReads(StoreBase):
         every stored document (or of those whose chunks match `where`), read as metadata
         only, `page_size` records per call. What `chromabridge stats`, `delete --source`
         and a full pipeline run's clean-up are computed from."""
-        return self._run(self._documents_plan(where, page_size))
+        return self._run(self._documents_plan(where, page_size), op="documents")
 
     async def adocuments(
         self, *, where: Any = None, page_size: int = _INVENTORY_PAGE
     ) -> dict[str, DocumentInfo]:
         """Async `documents`."""
-        return await self._arun(self._documents_plan(where, page_size))
+        return await self._arun(self._documents_plan(where, page_size), op="documents")
 
     def query_with_vectors(
         self,
@@ -586,11 +594,11 @@ class StoreReads(StoreBase):
 
     def count(self) -> int:
         """Number of records in the collection."""
-        return self._run(self._count_plan())
+        return self._run(self._count_plan(), op="count")
 
     async def acount(self) -> int:
         """Async `count`."""
-        return await self._arun(self._count_plan())
+        return await self._arun(self._count_plan(), op="count")
 
     def iter_chunks(
         self, page_size: int = 1000, *, where: Any = None, text: bool = True

@@ -283,12 +283,12 @@ class ChromaStore(StoreImages, StoreTuning, StoreLifecycle):  # StoreImages: rea
         self._check_alive()
         if self._conn.sync is None:
             raise ConfigError("delete_collection needs a blocking client; use adelete_collection")
-        self._run(self._drop_plan(), on_client=True)
+        self._run(self._drop_plan(), on_client=True, op="delete_collection")
         self._spend()
 
     async def adelete_collection(self) -> None:
         """Async `delete_collection` (leaves the store in the same state)."""
-        await self._arun(self._drop_plan(), on_client=True)
+        await self._arun(self._drop_plan(), on_client=True, op="delete_collection")
         self._spend()
 
     def _spend(self) -> None:
@@ -319,11 +319,11 @@ class ChromaStore(StoreImages, StoreTuning, StoreLifecycle):  # StoreImages: rea
         Chroma forks on Chroma Cloud only; elsewhere Chroma's own error comes back as a
         `StoreError`.
         """
-        self._run(one_call("fork", {"new_name": _check_name(new_name)}))
+        self._run(one_call("fork", {"new_name": _check_name(new_name)}), op="fork")
         return ChromaStore(new_name, embedder=self.embedder, client=self._conn.sync)
 
     def search(self, search: Any) -> Any:
         """Run a chromadb `Search` (dense, sparse and hybrid ranking) on the collection
         and return Chroma's `SearchResult`. Chroma runs `Search` on Chroma Cloud only;
         elsewhere Chroma's own error comes back as a `StoreError`."""
-        return self._run(one_call("search", {"searches": search}))
+        return self._run(one_call("search", {"searches": search}), op="search")

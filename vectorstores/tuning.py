@@ -75,8 +75,8 @@ class StoreTuning(StoreBase):
         """Change search-time index settings of this existing collection, e.g.
         `store.tune(ef_search=200)`; returns what was set. Refused settings raise
         `InputError` naming them, before anything changes."""
-        return self._run(self._tune_plan(settings))
+        return self._run(self._tune_plan(settings), op="tune")
 
     async def atune(self, **settings: Any) -> dict[str, Any]:
         """Async `tune`."""
-        return await self._arun(self._tune_plan(settings))
+        return await self._arun(self._tune_plan(settings), op="tune")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence, Sized
 from typing import Any, TypeVar
 
 import numpy as np
@@ -79,6 +79,11 @@ def _partial(exc: StoreError, undo: StoreError, name: str, ids: list[str]) -> Pa
         "delete them",
         ids,
     )
+
+
+def _size(items: object) -> int | None:
+    """A batch's size for its span, where known without consuming it."""
+    return len(items) if isinstance(items, Sized) else None
 
 
 class StoreWrites(StoreBase):
@@ -268,7 +273,7 @@ class StoreWrites(StoreBase):
         another writer create one of those ids meanwhile, its record is kept, as if it
         had written after this call.
         """
-        return self._run(self._add_op(chunks, embeddings))
+        return self._run(self._add_op(chunks, embeddings), op="add", size=_size(chunks))
 
     async def aadd(
         self, chunks: Iterable[Chunk], embeddings: Sequence[Sequence[float]] | None = None
@@ -280,7 +285,7 @@ class StoreWrites(StoreBase):
         records stalls it for seconds); the call is still all-or-nothing, like `add`. A
         cancelled `aadd` finishes its write (or its rollback) before it stops.
         """
-        return await self._arun(self._add_op(chunks, embeddings))
+        return await self._arun(self._add_op(chunks, embeddings), op="add", size=_size(chunks))
 
     # -- deletes ------------------------------------------------------------------------------
 
@@ -320,7 +325,7 @@ class StoreWrites(StoreBase):
 
         Any number of ids or doc ids works: they go to Chroma in batches (not atomic
         across batches; a failure leaves the earlier batches deleted)."""
-        self._run(self._delete_op(ids, where, doc_id))
+        self._run(self._delete_op(ids, where, doc_id), op="delete")
 
     async def adelete(
         self,
@@ -330,7 +335,7 @@ class StoreWrites(StoreBase):
         doc_id: str | Sequence[str] | None = None,
     ) -> None:
         """Async `delete` (by ids: in slices on an embedded store, as `aadd` writes)."""
-        await self._arun(self._delete_op(ids, where, doc_id))
+        await self._arun(self._delete_op(ids, where, doc_id), op="delete")
 
     def _delete_op(self, ids: Any, where: Any, doc_id: Any) -> Plan[None]:
         id_list = None if ids is None else strings(ids, "ids")  # read once: may be an iterator
@@ -347,8 +352,8 @@ class StoreWrites(StoreBase):
 
     def clear(self) -> None:
         """Delete every record, keeping the collection and its settings."""
-        self._run(self._written(self._clear_plan(), "clear", None))
+        self._run(self._written(self._clear_plan(), "clear", None), op="clear")
 
     async def aclear(self) -> None:
         """Async `clear`."""
-        await self._arun(self._written(self._clear_plan(), "clear", None))
+        await self._arun(self._written(self._clear_plan(), "clear", None), op="clear")
