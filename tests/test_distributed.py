@@ -1,0 +1,184 @@
+"""RayExecutor: a Pipeline run on a real local Ray instance into a real `chroma run` server
+gives exactly the single-process result, incrementally, in full mode and after a worker
+is killed mid-run."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from chromabridge import IngestReport, Pipeline, specs
+from chromabridge.chunkers import RecursiveChunker
+from chromabridge.cli import app
+from chromabridge.embedders import FakeEmbedder
+from chromabridge.errors import ConfigError
+from chromabridge.loaders import DirectoryLoader
+from chromabridge.vectorstores import ChromaStore
+
+ray = pytest.importorskip("ray")
+from chromabridge.distributed import RayExecutor  # noqa: E402
+
+CORPUS = {
+    f"{folder}/{name}-{i}.md": f"# {name} {i}\n\n" + f"{name} number {i} is in {folder}. " * 9
+    for folder in ("a", "b")
+    for i in range(6)
+    for name in ("alpha", "beta")
+}
+
+
+@pytest.fixture(scope="session")
+def ray_session() -> Iterator[None]:
+    """One local Ray instance for the whole session (start-up costs seconds)."""
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        object_store_memory=200 * 1024 * 1024,
+        log_to_driver=False,
+        runtime_env={"env_vars": {"ANONYMIZED_TELEMETRY": "False"}},
+    )
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    root = tmp_path / "corpus"
+    for name, text in CORPUS.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+    return root
+
+
+def server_store(server: Any, name: str) -> ChromaStore:
+    return ChromaStore(name, embedder=FakeEmbedder(), host=server.host, port=server.port)
+
+
+def pipeline(root: Path, store: ChromaStore, executor: Any = None, **kw: Any) -> Pipeline:
+    return Pipeline(
+        DirectoryLoader(root, file_timeout=None, file_memory=None),
+        RecursiveChunker(120, 20),
+        FakeEmbedder(),
+        store,
+        batch_size=4,
+        executor=executor,
+        progress=False,
+        **kw,
+    )
+
+
+def snapshot(store: ChromaStore) -> dict[str, tuple[str, dict[str, Any], np.ndarray]]:
+    got = store.collection.get(include=["documents", "metadatas", "embeddings"])
+    return {
+        i: (d, m, np.asarray(e))
+        for i, d, m, e in zip(
+            got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
+        )
+    }
+
+
+def assert_same(got: ChromaStore, want: ChromaStore) -> None:
+    a, b = snapshot(got), snapshot(want)
+    assert sorted(a) == sorted(b)
+    assert a, "nothing was ingested"
+    for key, (text, meta, vector) in b.items():
+        assert a[key][0] == text
+        assert a[key][1] == meta
+        np.testing.assert_allclose(a[key][2], vector, rtol=1e-6, atol=1e-6)
+
+
+@pytest.fixture
+def reference(chroma_server: Any, corpus: Path, collection_name: str) -> ChromaStore:
+    store = server_store(chroma_server, collection_name + "-ref")
+    report = pipeline(corpus, store).run()
+    assert report.ok and report.added == len(CORPUS)
+    return store
+
+
+def test_ray_run_equals_single_process_then_unchanged_then_full_removes(
+    ray_session: None,
+    chroma_server: Any,
+    corpus: Path,
+    reference: ChromaStore,
+    collection_name: str,
+) -> None:
+    store = server_store(chroma_server, collection_name)
+    executor = RayExecutor(num_workers=2, batch_size=3)
+    report = pipeline(corpus, store, executor).run()
+    assert isinstance(report, IngestReport)
+    assert report.ok, report.failures
+    assert (report.seen, report.added, report.unchanged) == (len(CORPUS), len(CORPUS), 0)
+    assert report.chunks_written == reference.count()
+    assert_same(store, reference)
+
+    again = pipeline(corpus, store, executor).run()
+    assert (again.unchanged, again.added, again.updated) == (len(CORPUS), 0, 0)
+    assert again.chunks_written == 0
+
+    (corpus / "a" / "alpha-0.md").unlink()
+    (corpus / "b" / "beta-1.md").write_text("Beta one, rewritten.", encoding="utf-8")
+    full = pipeline(corpus, store, executor, mode="full").run()
+    pipeline(corpus, reference, mode="full").run()
+    assert (full.deleted, full.updated, full.unchanged) == (1, 1, len(CORPUS) - 2)
+    assert_same(store, reference)
+
+
+def test_worker_killed_mid_run_then_rerun_gives_uninterrupted_result(
+    ray_session: None,
+    chroma_server: Any,
+    corpus: Path,
+    reference: ChromaStore,
+    collection_name: str,
+) -> None:
+    store = server_store(chroma_server, collection_name)
+    killed: list[int] = []
+
+    def kill_first(executor: RayExecutor, part: IngestReport) -> None:
+        if not killed:  # a worker with batches queued: it dies mid-run
+            killed.append(executor.worker_pids[0])
+            os.kill(executor.worker_pids[0], signal.SIGKILL)
+
+    executor = RayExecutor(num_workers=2, batch_size=2, on_result=kill_first)
+    first = pipeline(corpus, store, executor).run()  # Ray restarts the actor, retries
+    assert killed
+    assert first.ok
+    rerun = pipeline(corpus, store, RayExecutor(num_workers=2)).run()
+    assert rerun.added == rerun.updated == 0
+    assert rerun.unchanged == len(CORPUS)
+    assert store.count() == reference.count()  # retries left no duplicate
+    assert_same(store, reference)
+
+
+@pytest.mark.parametrize("deployment", ["memory", "embedded"])
+def test_embedded_store_refused_before_ray_starts(
+    deployment: str, tmp_path: Path, corpus: Path, collection_name: str
+) -> None:
+    path = None if deployment == "memory" else tmp_path / "db"
+    with ChromaStore(collection_name, embedder=FakeEmbedder(), path=path) as store:
+        started = ray.is_initialized()
+        with pytest.raises(ConfigError, match="every worker reaches"):
+            pipeline(corpus, store, RayExecutor()).run()
+        assert ray.is_initialized() == started
+
+
+def test_cli_ray_ingest_end_to_end(
+    ray_session: None,
+    monkeypatch: pytest.MonkeyPatch,
+    chroma_server: Any,
+    corpus: Path,
+    reference: ChromaStore,
+    collection_name: str,
+) -> None:
+    monkeypatch.setattr(specs, "make_embedder", lambda spec: FakeEmbedder())
+    args = ["ingest", str(corpus), "-c", collection_name, "--host", chroma_server.host]
+    args += ["--port", str(chroma_server.port), "-e", "hash", "--chunker", "recursive:120:20"]
+    result = CliRunner().invoke(app, [*args, "--ray", "--workers", "2", "--batch-size", "4"])
+    assert result.exit_code == 0, result.output
+    assert f"{len(CORPUS)}" in result.output
+    assert_same(server_store(chroma_server, collection_name), reference)
