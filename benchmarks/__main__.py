@@ -44,6 +44,7 @@ QUICK: dict[str, list[str]] = {
     "serve": ["--seconds", "5"],
     "lifecycle": ["--limit", "300"],
     "multimodal": ["--images", "16", "--rounds", "1"],
+    "distributed": ["--limit", "8", "--embedder", "fake"],
     "scale": ["--sizes", "2000,10000", "--queries", "50"],  # last: the longest with --million
 }
 
