@@ -5,7 +5,9 @@ is killed mid-run."""
 from __future__ import annotations
 
 import os
+import re
 import signal
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -182,3 +184,48 @@ def test_cli_ray_ingest_end_to_end(
     assert result.exit_code == 0, result.output
     assert f"{len(CORPUS)}" in result.output
     assert_same(server_store(chroma_server, collection_name), reference)
+
+
+def test_shared_directory_store_and_cache_shared_by_workers(
+    ray_session: None, tmp_path: Path, corpus: Path, reference: ChromaStore, collection_name: str
+) -> None:
+    """A shared directory is reachable by every worker; its embedding cache (one sqlite
+    file, WAL) is written by two workers at once and then serves every vector."""
+    from chromabridge.pipeline import CACHE_FILE
+    from chromabridge.vectorstores.shared import stop_server
+
+    db = tmp_path / "db"
+    executor = RayExecutor(num_workers=2, batch_size=2)
+    try:
+        for n, name in enumerate((collection_name, collection_name + "-again")):
+            with ChromaStore(name, embedder=FakeEmbedder(), path=db, shared=True) as store:
+                report = pipeline(corpus, store, executor).run()
+                assert report.ok and report.added == len(CORPUS)
+                # First run: the model embeds (repeated texts hit); then: all cache hits.
+                hits, written = report.cache_hits, report.chunks_written
+                assert hits < written if n == 0 else hits == written
+                assert_same(store, reference)
+        assert (db / CACHE_FILE).exists()
+    finally:
+        stop_server(db)
+
+
+def test_without_ray_installed_config_error_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch, chroma_server: Any, corpus: Path, collection_name: str
+) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
+    store = server_store(chroma_server, collection_name)
+    with pytest.raises(ConfigError, match=r"pip install 'chromabridge\[ray\]'"):
+        pipeline(corpus, store, RayExecutor()).run()
+    assert store.count() == 0
+
+
+def test_cli_ray_refuses_an_embedded_directory(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, corpus: Path
+) -> None:
+    monkeypatch.setattr(specs, "make_embedder", lambda spec: FakeEmbedder())
+    result = CliRunner().invoke(
+        app, ["ingest", str(corpus), "--path", str(tmp_path / "db"), "-e", "hash", "--ray"]
+    )
+    assert result.exit_code == 2, result.output
+    assert "every worker reaches" in " ".join(re.sub(r"[│╭╮╰╯─]", " ", result.output).split())
