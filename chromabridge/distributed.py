@@ -195,6 +195,8 @@ class RayExecutor:
                 isinstance(value, bool) or not isinstance(value, int) or value < 1
             ):
                 raise ConfigError(f"{name} must be a positive int, got {value!r}")
+        if isinstance(max_restarts, bool) or not isinstance(max_restarts, int) or max_restarts < 0:
+            raise ConfigError(f"max_restarts must be an int >= 0, got {max_restarts!r}")
         if num_gpus_per_worker < 0:
             raise ConfigError(f"num_gpus_per_worker must be >= 0, got {num_gpus_per_worker!r}")
         self.address = address
@@ -278,7 +280,13 @@ class RayExecutor:
             max_task_retries=self.max_restarts,
             max_concurrency=self.max_concurrency_per_worker,
         )
-        job_ref = ray.put(job)
+        try:
+            job_ref = ray.put(job)
+        except Exception as exc:  # cloudpickle's errors have no common type
+            raise ConfigError(
+                f"the chunker or embedder cannot be sent to Ray workers ({exc}); pass "
+                "RayExecutor(embedder_factory=...) to build the embedder in each worker"
+            ) from exc
         actors = [actor_class.remote(job_ref) for _ in range(workers)]
         seen: dict[str, str] = {}
         failed_paths: list[str] = []

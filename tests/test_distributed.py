@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,9 +36,10 @@ CORPUS = {
 }
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ray_session() -> Iterator[None]:
-    """One local Ray instance for the whole session (start-up costs seconds)."""
+    """One local Ray instance for the test session (start-up costs seconds): only this
+    module uses Ray, so it is stopped when the module ends, not held through the rest."""
     ray.init(
         num_cpus=2,
         include_dashboard=False,
@@ -229,3 +231,45 @@ def test_cli_ray_refuses_an_embedded_directory(
     )
     assert result.exit_code == 2, result.output
     assert "every worker reaches" in " ".join(re.sub(r"[│╭╮╰╯─]", " ", result.output).split())
+
+
+DRIVER = """
+import os, signal, sys
+from pathlib import Path
+from chromabridge import Pipeline
+from chromabridge.chunkers import RecursiveChunker
+from chromabridge.distributed import RayExecutor
+from chromabridge.embedders import FakeEmbedder
+from chromabridge.loaders import DirectoryLoader
+from chromabridge.vectorstores import ChromaStore
+
+corpus, name, host, port, address = sys.argv[1:]
+store = ChromaStore(name, embedder=FakeEmbedder(), host=host, port=int(port))
+die = lambda executor, part: os.kill(os.getpid(), signal.SIGKILL)
+executor = RayExecutor(address, num_workers=2, batch_size=2, on_result=die)
+loader = DirectoryLoader(Path(corpus), file_timeout=None, file_memory=None)
+Pipeline(loader, RecursiveChunker(120, 20), FakeEmbedder(), store, batch_size=4,
+         executor=executor, progress=False).run()
+"""
+
+
+def test_driver_killed_mid_run_then_rerun_gives_uninterrupted_result(
+    ray_session: None,
+    chroma_server: Any,
+    corpus: Path,
+    reference: ChromaStore,
+    collection_name: str,
+) -> None:
+    """The driver dies (SIGKILL) after its first finished batch, with batches in flight."""
+    address = ray.get_runtime_context().gcs_address  # the driver joins this test's Ray
+    args = [corpus, collection_name, chroma_server.host, chroma_server.port, address]
+    done = subprocess.run(
+        [sys.executable, "-c", DRIVER, *map(str, args)], capture_output=True, timeout=120
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr[-2000:]
+    store = server_store(chroma_server, collection_name)
+    assert 0 < store.count() < reference.count()  # killed part-way
+    report = pipeline(corpus, store, RayExecutor(num_workers=2)).run()
+    assert report.ok and report.unchanged + report.added + report.updated == len(CORPUS)
+    assert report.unchanged > 0  # what the killed run finished costs nothing again
+    assert_same(store, reference)
