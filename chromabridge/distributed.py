@@ -62,7 +62,7 @@ class _Job:
     """What every worker needs to build its pipeline (pickled once, put in Ray's store)."""
 
     collection: str
-    store_options: dict[str, Any]
+    store_options: dict[str, Any] = field(repr=False)  # credentials: never in a repr
     chunker: Any
     embedder: Embedder | None
     embedder_factory: Callable[[], object] | None

@@ -273,3 +273,20 @@ def test_driver_killed_mid_run_then_rerun_gives_uninterrupted_result(
     assert report.ok and report.unchanged + report.added + report.updated == len(CORPUS)
     assert report.unchanged > 0  # what the killed run finished costs nothing again
     assert_same(store, reference)
+
+
+def test_store_credentials_reach_workers_but_no_repr(
+    chroma_server: Any, corpus: Path, collection_name: str
+) -> None:
+    headers = {"X-Chroma-Token": "s3cret-token"}
+    store = ChromaStore(
+        collection_name,
+        embedder=FakeEmbedder(),
+        host=chroma_server.host,
+        port=chroma_server.port,
+        headers=headers,
+    )
+    executor = RayExecutor()
+    job = executor._job(pipeline(corpus, store, executor))
+    assert job.store_options["headers"] == headers  # what a worker opens the store with
+    assert "s3cret" not in repr(job) + repr(executor) + repr(store)
