@@ -290,3 +290,18 @@ def test_store_credentials_reach_workers_but_no_repr(
     job = executor._job(pipeline(corpus, store, executor))
     assert job.store_options["headers"] == headers  # what a worker opens the store with
     assert "s3cret" not in repr(job) + repr(executor) + repr(store)
+
+
+def test_two_batches_at_once_per_worker_give_the_same_records(
+    ray_session: None,
+    chroma_server: Any,
+    corpus: Path,
+    reference: ChromaStore,
+    collection_name: str,
+) -> None:
+    """max_concurrency_per_worker=2: one actor's store and embedder serve two threads."""
+    store = server_store(chroma_server, collection_name)
+    executor = RayExecutor(num_workers=1, batch_size=2, max_concurrency_per_worker=2)
+    report = pipeline(corpus, store, executor).run()
+    assert report.ok and report.added == len(CORPUS)
+    assert_same(store, reference)
