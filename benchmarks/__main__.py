@@ -45,6 +45,7 @@ QUICK: dict[str, list[str]] = {
     "lifecycle": ["--limit", "300"],
     "multimodal": ["--images", "16", "--rounds", "1"],
     "tracing": ["--n", "2000", "--queries", "30", "--files", "30", "--rounds", "2"],
+    "distributed": ["--limit", "8", "--embedder", "fake"],
     "scale": ["--sizes", "2000,10000", "--queries", "50"],  # last: the longest with --million
 }
 

@@ -240,7 +240,10 @@ def _open(
     *,
     must_exist: bool,
     with_embedder: bool = True,
+    reopenable: bool = False,
 ) -> Any:
+    """The store; `reopenable`: opened from its deployment (not an injected client) so
+    that other processes (Ray workers) can open it too."""
     from chromabridge.vectorstores import ChromaStore
 
     client = _client(deploy)
@@ -250,7 +253,8 @@ def _open(
             "`chromabridge collections`"
         )
     model = _embedder(embedder, client, collection) if with_embedder else None
-    if deploy.get("shared"):  # the store keeps the directory (the hybrid index lives by it)
+    # A shared store keeps the directory (the hybrid index lives by it).
+    if deploy.get("shared") or (reopenable and (deploy.get("host") or deploy.get("cloud"))):
         return ChromaStore(collection, embedder=model, **deploy)
     return ChromaStore(collection, client=client, embedder=model)
 
@@ -288,7 +292,26 @@ def ingest(
         list[str] | None, typer.Option("--exclude", help="Glob of files to skip (repeatable).")
     ] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 256,
-    workers: Annotated[int, typer.Option("--workers", min=1, help="Parsing processes.")] = 1,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Parsing processes [default: 1]; with --ray, Ray workers [default: one per CPU].",
+        ),
+    ] = None,
+    use_ray: Annotated[
+        bool,
+        typer.Option(
+            "--ray",
+            help="Spread loading, chunking and embedding over Ray workers (needs a server, "
+            "cloud or --shared store; pip install 'chromabridge[ray]').",
+        ),
+    ] = False,
+    ray_address: Annotated[
+        str | None,
+        typer.Option("--ray-address", help="Ray cluster to join (auto, ray://HOST:10001)."),
+    ] = None,
     images: Annotated[
         bool,
         typer.Option(
@@ -317,7 +340,8 @@ def ingest(
         _usage(f"no such file or directory: {', '.join(missing)}", "PATHS")
     deploy = _deployment(path, host, port, cloud, DEFAULT_PATH, shared)
     with _tracing(trace), _errors():
-        store = _open(collection, deploy, embedder, must_exist=False)
+        use_ray = use_ray or ray_address is not None
+        store = _open(collection, deploy, embedder, must_exist=False, reopenable=use_ray)
         if images and not supports_images(store.embedder):
             _usage("needs an embedder that embeds images: --embedder clip[:MODEL]", "--images")
         cutter = _chunker(chunker or default_chunker(store.embedder), store.embedder)
@@ -326,11 +350,18 @@ def ingest(
             paths,
             include=include,
             exclude=exclude,
-            workers=workers,
+            workers=1 if use_ray else workers or 1,
             images=images,
             budgets=budgets,
         )
-        pipeline = Pipeline(loaders, cutter, None, store, mode=mode.value, batch_size=batch_size)
+        executor = None
+        if use_ray:
+            from chromabridge.distributed import RayExecutor
+
+            executor = RayExecutor(ray_address, num_workers=workers)
+        pipeline = Pipeline(
+            loaders, cutter, None, store, mode=mode.value, batch_size=batch_size, executor=executor
+        )
         report = pipeline.run()
     if as_json:
         out.print_json(report.to_json())

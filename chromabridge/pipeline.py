@@ -72,6 +72,12 @@ class DocumentSource(Protocol):
     def lazy_load(self) -> Iterator[Document]: ...
 
 
+class Executor(Protocol):
+    """Runs a whole `Pipeline.run` elsewhere (`chromabridge.distributed.RayExecutor`)."""
+
+    def run(self, pipeline: Pipeline) -> IngestReport: ...
+
+
 class Chunker(Protocol):
     """What the pipeline needs of a chunker (every chromabridge chunker is one)."""
 
@@ -203,7 +209,9 @@ class Pipeline:
     `batch_size`: documents, and at most about that many chunks, handled per batch.
     `cache`: the embedding cache; None puts one in a persistent store's directory (none
     for other deployments), a path puts it there, False disables it. `progress`: a bar
-    on stderr; None shows it when stderr is a terminal.
+    on stderr; None shows it when stderr is a terminal. `executor`: who runs `run()`;
+    None runs it here, `chromabridge.distributed.RayExecutor` spreads loading, chunking
+    and embedding over Ray workers with the same semantics and report.
     """
 
     def __init__(
@@ -217,6 +225,7 @@ class Pipeline:
         batch_size: int = 256,
         cache: bool | str | os.PathLike[str] | None = None,
         progress: bool | None = None,
+        executor: Executor | None = None,
     ) -> None:
         if mode not in ("incremental", "full"):
             raise ConfigError(f"mode must be 'incremental' or 'full', got {mode!r}")
@@ -232,6 +241,7 @@ class Pipeline:
         self.mode: Mode = mode
         self.batch_size = batch_size
         self.progress = progress
+        self.executor = executor
         base = self._resolve_embedder(embedder, store)
         check_chunk_size(chunker, base)
         self.embedder: Embedder = self._with_cache(base, store, cache)
@@ -285,10 +295,15 @@ class Pipeline:
         (`StoreError`), a wrong embedder (`EmbedderMismatchError`), a strict loader.
         """
         with telemetry.span(_RUN_SPAN, self._span_attributes()) as span:
+            if self.executor is not None:
+                return _traced(span, self.executor.run(self))
             return _traced(span, drive(self._run_plan(), self._do))
 
     async def arun(self) -> IngestReport:
-        """Async `run`: the store and embedder's async twins; loading in a worker thread."""
+        """Async `run`: the store and embedder's async twins; loading in a worker thread.
+        With an executor, its blocking run in a worker thread."""
+        if self.executor is not None:
+            return await asyncio.to_thread(self.run)
         with telemetry.span(_RUN_SPAN, self._span_attributes()) as span:
             return _traced(span, await adrive(self._run_plan(), self._ado))
 
@@ -300,13 +315,14 @@ class Pipeline:
             "chromabridge.embedder": self.embedder.name,
         }
 
-    def _run_plan(self) -> Plan[IngestReport]:
-        """The run (`_plan`) with its report's totals and the progress bar around it."""
+    def _run_plan(self, seen: dict[str, str] | None = None) -> Plan[IngestReport]:
+        """The run (`_plan`) with its report's totals and the progress bar around it.
+        `seen` collects the ids (and sources) of the documents the run saw."""
         report = self._new_report()
         start = perf_counter()
         hits = self._cache_hits()
         with Progress(want_progress(self.progress)) as progress:
-            yield from self._plan(report, progress)
+            yield from self._plan(report, progress, {} if seen is None else seen)
         report.cache_hits = self._cache_hits() - hits
         report.total_seconds = perf_counter() - start
         return report
@@ -352,8 +368,8 @@ class Pipeline:
 
     # -- the run, as operations -----------------------------------------------------------
 
-    def _plan(self, report: IngestReport, progress: Progress) -> RunPlan:
-        seen: dict[str, str] = {}  # document id -> source, this run
+    def _plan(self, report: IngestReport, progress: Progress, seen: dict[str, str]) -> RunPlan:
+        # seen: document id -> source, this run
         failed_paths: list[str] = []  # sources whose stored records must stay
         complete = True  # every loader iterated to its end
         group: list[tuple[Document, list[Chunk]]] = []

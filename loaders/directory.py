@@ -16,7 +16,7 @@ outside this guarantee (no portable API closes that race for third-party parsers
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -143,7 +143,19 @@ class DirectoryLoader(Loader):
         root_real = os.path.realpath(self.root)
         if not os.path.isdir(root_real):
             raise LoaderError(f"{self.root} is not a directory; pass the folder to load")
-        items = self._walk(self.root, root_real, {root_real})
+        yield from self.load_units(self._walk(self.root, root_real, {root_real}))
+
+    def units(self) -> Iterator[Outcome | FileLoader | TextLoader]:
+        """The walk, lazily: one per-file loader (or a failure) per matching file. What a
+        distributed run (`chromabridge.distributed`) sends to its workers in batches, to
+        `load_units` there; the walk holds no document."""
+        root_real = os.path.realpath(self.root)
+        if not os.path.isdir(root_real):
+            raise LoaderError(f"{self.root} is not a directory; pass the folder to load")
+        return self._walk(self.root, root_real, {root_real})
+
+    def load_units(self, items: Iterable[Outcome | FileLoader | TextLoader]) -> Iterator[Document]:
+        """Load walked `items` as `lazy_load` does (budgets, workers, `report`), in order."""
         if self.workers == 1 and self.budget == Budget():  # no budget: no process needed
             outcomes: Iterator[Outcome] = (
                 item if isinstance(item, Outcome) else load_one(item) for item in items

@@ -168,6 +168,24 @@ class ChromaStore(StoreImages, StoreTuning, StoreLifecycle):  # StoreImages: rea
             shared=shared,
             idle=idle,
         )
+        # How another process reaches this collection (`reopen_options`); None when only
+        # this process can (in memory, an embedded directory, an injected client).
+        self._reopen: dict[str, Any] | None = None
+        if client is None and settings is None and (host or cloud or (path and shared)):
+            self._reopen = {
+                "path": path,
+                "host": host,
+                "port": port,
+                "ssl": ssl,
+                "headers": dict(headers or {}),
+                "cloud": cloud,
+                "api_key": api_key,
+                "tenant": tenant,
+                "database": database,
+                "timeout": timeout,
+                "shared": shared,
+                "idle": idle,
+            }
         self._space = distance or "cosine"
         self._dimension = None
         self._batch_size = 0
@@ -191,6 +209,13 @@ class ChromaStore(StoreImages, StoreTuning, StoreLifecycle):  # StoreImages: rea
         self._collection = None
         self._async.clear()
         self._conn.close()
+
+    def reopen_options(self) -> dict[str, Any] | None:
+        """Keyword arguments that open this store's deployment from another process (a
+        Ray worker): server, cloud or a shared directory; None for an in-memory store, an
+        embedded directory or an injected client, which no other process can reach.
+        They hold credentials (api_key, headers): hand them only to your own workers."""
+        return dict(self._reopen) if self._reopen is not None else None
 
     def __enter__(self) -> ChromaStore:
         return self
