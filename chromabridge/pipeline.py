@@ -27,7 +27,7 @@ import os
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
-from time import perf_counter
+from time import perf_counter, time_ns
 from typing import Any, Literal, Protocol
 
 from chromabridge import telemetry
@@ -150,16 +150,35 @@ def _single_file(loader: object) -> bool:
 
 
 _RUN_SPAN = "chromabridge.pipeline.run"
-#: The span of each kind of step: loading and chunking are per document, the rest per batch.
+#: The span of each per-batch step. Loading and chunking go document by document,
+#: interleaved: each batch gets one span for each, after the fact (`_batch_spans`).
 _STAGE_SPANS = {
-    "next": "chromabridge.pipeline.load",
-    "chunk": "chromabridge.pipeline.chunk",
     "get": "chromabridge.pipeline.compare",
     "documents": "chromabridge.pipeline.compare",
     "embed": "chromabridge.pipeline.embed",
     "add": "chromabridge.pipeline.write",
     "delete": "chromabridge.pipeline.delete",
 }
+
+
+class _BatchTimes:
+    """Loading and chunking time of the documents of one batch, for its two spans."""
+
+    def __init__(self) -> None:
+        self.start_ns = time_ns()
+        self.load = self.chunk = 0.0
+        self.documents = 0
+
+    def spans(self) -> _BatchTimes:
+        """Emit the batch's load and chunk spans (each its summed time, from the batch's
+        first read); returns a fresh tally for the next batch."""
+        if self.load or self.documents:
+            attributes = {"chromabridge.documents": self.documents}
+            for name, seconds in (("load", self.load), ("chunk", self.chunk)):
+                telemetry.after_span(
+                    f"chromabridge.pipeline.{name}", seconds, attributes, start_ns=self.start_ns
+                )
+        return _BatchTimes()
 
 
 def _step_attributes(name: str, arg: Any) -> dict[str, Any] | None:
@@ -341,7 +360,10 @@ class Pipeline:
 
     def _do(self, name: str, arg: Any) -> Any:
         """One step of the run, blocking, in its stage's span."""
-        with telemetry.span(_STAGE_SPANS.get(name, _RUN_SPAN), _step_attributes(name, arg)):
+        stage = _STAGE_SPANS.get(name)
+        if stage is None:
+            return self._do_step(name, arg)
+        with telemetry.span(stage, _step_attributes(name, arg)):
             return self._do_step(name, arg)
 
     def _do_step(self, name: str, arg: Any) -> Any:
@@ -354,7 +376,10 @@ class Pipeline:
 
     async def _ado(self, name: str, arg: Any) -> Any:
         """One step of the run, async, in its stage's span."""
-        with telemetry.span(_STAGE_SPANS.get(name, _RUN_SPAN), _step_attributes(name, arg)):
+        stage = _STAGE_SPANS.get(name)
+        if stage is None:
+            return await self._ado_step(name, arg)
+        with telemetry.span(stage, _step_attributes(name, arg)):
             return await self._ado_step(name, arg)
 
     async def _ado_step(self, name: str, arg: Any) -> Any:
@@ -374,6 +399,7 @@ class Pipeline:
         complete = True  # every loader iterated to its end
         group: list[tuple[Document, list[Chunk]]] = []
         group_chunks = 0
+        times = _BatchTimes()
         for loader in self.loaders:
             iterator = iter(loader.lazy_load())
             raised: LoaderError | None = None
@@ -386,6 +412,7 @@ class Pipeline:
                     break
                 finally:
                     report.add_time("load", perf_counter() - started)
+                    times.load += perf_counter() - started
                 if document is _END:
                     break
                 report.seen += 1
@@ -413,11 +440,14 @@ class Pipeline:
                     continue
                 finally:
                     report.add_time("chunk", perf_counter() - started)
+                    times.chunk += perf_counter() - started
+                    times.documents += 1
                 # Whitespace-only pieces cannot be embedded; every run drops them alike.
                 chunks = [chunk for chunk in chunks if chunk.text.strip()]
                 group.append((document, chunks))
                 group_chunks += len(chunks)
                 if len(group) >= self.batch_size or group_chunks >= self.batch_size:
+                    times = times.spans()
                     yield from self._apply(group, report, failed_paths)
                     progress.advance(report.seen, report.chunks_written)
                     group, group_chunks = [], 0
@@ -428,6 +458,7 @@ class Pipeline:
                     self._fail(report, failed_paths, Failure.of(source, raised, "load"))
                 # A single file that failed is fully known; a walk that stopped is not.
                 complete = complete and _single_file(loader)
+        times.spans()
         if group:
             yield from self._apply(group, report, failed_paths)
             progress.advance(report.seen, report.chunks_written)

@@ -36,6 +36,7 @@ from chromabridge.errors import ConfigError
 __all__ = [
     "TRACE_ENV",
     "configure",
+    "after_span",
     "cache_lookups",
     "embedding_span",
     "file_span",
@@ -225,16 +226,29 @@ def cache_lookups(hits: int, misses: int) -> None:
 
 def file_span(source: str, seconds: float, error_type: str | None, documents: int) -> None:
     """One loaded file, after the fact (it was parsed in a worker process)."""
+    attributes: dict[str, str | int | float] = {
+        "chromabridge.source": source,
+        "chromabridge.documents": documents,
+    }
+    after_span("chromabridge.load_file", seconds, attributes, error_type)
+
+
+def after_span(
+    name: str,
+    seconds: float,
+    attributes: Mapping[str, str | int | float],
+    error_type: str | None = None,
+    start_ns: int | None = None,
+) -> None:
+    """A span for work already done (`seconds` long, from `start_ns` or ending now),
+    under the current span. Creating one never attaches a context, so plans may."""
     end = time.time_ns()
-    current = _state.tracer.start_span(
-        "chromabridge.load_file",
-        start_time=end - int(seconds * 1e9),
-        attributes={"chromabridge.source": source, "chromabridge.documents": documents},
-    )
+    start = end - int(seconds * 1e9) if start_ns is None else start_ns
+    current = _state.tracer.start_span(name, start_time=start, attributes=attributes)
     if error_type is not None:
         current.set_attribute("error.type", error_type)
         current.set_status(Status(StatusCode.ERROR, error_type))
-    current.end(end_time=end)
+    current.end(end_time=max(end if start_ns is None else start + int(seconds * 1e9), start))
 
 
 def setup_exporter(kind: str | None = None) -> Any:
