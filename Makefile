@@ -7,6 +7,10 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export ANONYMIZED_TELEMETRY := False
 export TIKTOKEN_CACHE_DIR := $(CURDIR)/.cache/tiktoken
+# `make demo TRACE=console|otlp`: the examples export their OpenTelemetry spans.
+ifdef TRACE
+export CHROMABRIDGE_TRACE := $(TRACE)
+endif
 
 .PHONY: setup test test-fast lint typecheck pytest demo bench clean
 
@@ -42,7 +46,7 @@ test-fast: setup
 demo: setup
 	@# Ingest examples/data into ./.chroma (local model, no download), then answer three
 	@# questions through LangChain and three through LlamaIndex, printing the sources.
-	@# A second run reports every document unchanged.
+	@# A second run reports every document unchanged. TRACE=console (or otlp) traces them.
 	$(PY) examples/make_data.py
 	$(PY) examples/quickstart.py --path .chroma
 	$(PY) examples/langchain_rag.py --path .chroma

@@ -129,14 +129,8 @@ def _tracing(to: TraceTo | None) -> Iterator[None]:
     """Spans exported for the duration of one command, flushed before it returns."""
     from chromabridge import telemetry
 
-    with _errors():
-        provider = telemetry.setup_exporter(to.value if to is not None else None)
-    try:
+    with _errors(), telemetry.exporting(to.value if to is not None else None):
         yield
-    finally:
-        if provider is not None:
-            provider.shutdown()
-            telemetry.configure()
 
 
 @contextmanager

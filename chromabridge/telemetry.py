@@ -39,6 +39,7 @@ __all__ = [
     "after_span",
     "cache_lookups",
     "embedding_span",
+    "exporting",
     "file_span",
     "hits",
     "instruments",
@@ -249,6 +250,19 @@ def after_span(
         current.set_attribute("error.type", error_type)
         current.set_status(Status(StatusCode.ERROR, error_type))
     current.end(end_time=max(end if start_ns is None else start + int(seconds * 1e9), start))
+
+
+@contextmanager
+def exporting(kind: str | None = None) -> Iterator[None]:
+    """`setup_exporter(kind)` for a block, flushed and undone at its end: what a script
+    wraps its `main()` in to honour `CHROMABRIDGE_TRACE` (the examples, `make demo`)."""
+    provider = setup_exporter(kind)
+    try:
+        yield
+    finally:
+        if provider is not None:
+            provider.shutdown()
+            configure()
 
 
 def setup_exporter(kind: str | None = None) -> Any:

@@ -23,7 +23,7 @@ from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import RunnableParallel, RunnablePassthrough
 from offline_llm import answer_from_prompt
 
-from chromabridge import Pipeline
+from chromabridge import Pipeline, telemetry
 from chromabridge.chunkers import RecursiveChunker
 from chromabridge.embedders import LocalEmbedder
 from chromabridge.loaders import DirectoryLoader
@@ -103,4 +103,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with telemetry.exporting():  # CHROMABRIDGE_TRACE=console|otlp traces the run
+        main()

@@ -19,7 +19,7 @@ from llama_index.core.base.llms.types import CompletionResponse
 from llama_index.core.llms import MockLLM
 from offline_llm import answer_from_prompt
 
-from chromabridge import Pipeline
+from chromabridge import Pipeline, telemetry
 from chromabridge.chunkers import RecursiveChunker
 from chromabridge.embedders import LocalEmbedder
 from chromabridge.loaders import DirectoryLoader
@@ -71,4 +71,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with telemetry.exporting():  # CHROMABRIDGE_TRACE=console|otlp traces the run
+        main()

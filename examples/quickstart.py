@@ -13,7 +13,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from chromabridge import Pipeline
+from chromabridge import Pipeline, telemetry
 from chromabridge.chunkers import RecursiveChunker
 from chromabridge.embedders import LocalEmbedder
 from chromabridge.loaders import DirectoryLoader
@@ -52,4 +52,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with telemetry.exporting():  # CHROMABRIDGE_TRACE=console|otlp traces the run
+        main()
