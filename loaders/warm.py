@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import sys
 import threading
 import time
 from collections.abc import Hashable
@@ -40,6 +41,10 @@ class Idle(Protocol):
 _lock = threading.Lock()
 _idle: list[tuple[Hashable, Idle, float]] = []  # (settings, worker, idle since)
 _timer: threading.Timer | None = None
+#: Set at interpreter exit: a pool closed after that (a generator finalized during
+#: shutdown) stops its workers, since nothing would stop them later and a live worker
+#: holds the inherited stdout open, so whoever waits for this process's output hangs.
+_exiting = False
 
 
 def take(key: Hashable) -> Idle | None:
@@ -58,6 +63,9 @@ def take(key: Hashable) -> Idle | None:
 def give(key: Hashable, worker: Idle) -> None:
     """Keep `worker` (idle, healthy) for the next pool with settings `key`."""
     global _timer
+    if _exiting or sys.is_finalizing():
+        worker.stop()
+        return
     extra: list[Idle] = []
     with _lock:
         _idle.append((key, worker, time.monotonic()))
@@ -110,6 +118,12 @@ def _forget() -> None:
     _lock = threading.Lock()
 
 
-atexit.register(stop_idle_workers)
+def _at_exit() -> None:
+    global _exiting
+    _exiting = True
+    stop_idle_workers()
+
+
+atexit.register(_at_exit)
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget)

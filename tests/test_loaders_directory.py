@@ -384,3 +384,24 @@ def test_worker_stays_warm_for_the_next_load_until_stopped(tmp_path: Path) -> No
     assert len(_children() - before) == 2
     assert stop_idle_workers() == 2
     assert not _children() - before
+
+
+def test_a_script_that_exits_mid_load_leaves_no_worker_holding_its_output(
+    tmp_path: Path,
+) -> None:
+    """The loader's generator is finalized at interpreter exit: its worker must stop
+    then, not stay warm, or whoever reads the script's output waits forever."""
+    for name in ("a.txt", "b.txt", "c.txt"):
+        (tmp_path / name).write_text(f"text of {name}")
+    script = (
+        "import sys\n"
+        "from chromabridge.loaders import DirectoryLoader\n"
+        f"docs = DirectoryLoader({str(tmp_path)!r}, file_timeout=30).lazy_load()\n"
+        "print(next(docs).text, flush=True)\n"
+        "sys.exit(3)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 3, done.stderr[-2000:]
+    assert done.stdout.strip() == "text of a.txt"
