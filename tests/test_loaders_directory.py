@@ -362,6 +362,7 @@ def _children() -> set[int]:
     return pids
 
 
+@pytest.mark.slow  # starts two loader workers
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc")
 def test_worker_stays_warm_for_the_next_load_until_stopped(tmp_path: Path) -> None:
     from chromabridge.loaders import stop_idle_workers
@@ -386,6 +387,7 @@ def test_worker_stays_warm_for_the_next_load_until_stopped(tmp_path: Path) -> No
     assert not _children() - before
 
 
+@pytest.mark.slow  # a fresh interpreter and its worker
 def test_a_script_that_exits_mid_load_leaves_no_worker_holding_its_output(
     tmp_path: Path,
 ) -> None:

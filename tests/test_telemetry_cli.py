@@ -77,6 +77,7 @@ def test_trace_console_prints_the_ingest_and_query_spans(corpus: Path, tmp_path:
     assert "chroma query" in {span["name"] for span in _console_spans(result.stderr)}
 
 
+@pytest.mark.slow  # a gRPC server and the OTLP exporter's channel
 def test_trace_otlp_sends_the_spans_to_the_collector(
     corpus: Path,  # noqa: F811
     tmp_path: Path,
@@ -89,6 +90,7 @@ def test_trace_otlp_sends_the_spans_to_the_collector(
     assert receiver.services == {"cli-under-test"}
 
 
+@pytest.mark.slow
 def test_trace_from_the_environment_and_a_bad_value(
     corpus: Path,  # noqa: F811
     tmp_path: Path,
