@@ -93,6 +93,7 @@ def _version() -> str:
 
 
 class _State:
+    explicit: bool
     tracer: trace.Tracer
     meter: metrics.Meter
     instruments: _Instruments
@@ -117,9 +118,22 @@ def configure(
     else:
         _state.meter = meter_provider.get_meter(_NAME, version)
     _state.instruments = _Instruments(_state.meter)
+    _state.explicit = tracer_provider is not None or meter_provider is not None
 
 
 configure()
+
+
+def _live() -> bool:
+    """Whether anyone listens: providers given to `configure`, or a global SDK set (the
+    API's defaults are proxies until then). The hot paths skip all work when nobody
+    does, so that tracing code costs about a microsecond per call without an SDK."""
+    if _state.explicit:
+        return True
+    if not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+        return True
+    # The API's default meter provider is a proxy too; its class is not public.
+    return type(metrics.get_meter_provider()).__name__ != "_ProxyMeterProvider"
 
 
 def tracer() -> trace.Tracer:
@@ -133,6 +147,9 @@ def instruments() -> _Instruments:
 @contextmanager
 def span(name: str, attributes: Mapping[str, Any] | None = None) -> Iterator[Span]:
     """A current span around a block; an exception is recorded and the status set."""
+    if not _live():
+        yield trace.INVALID_SPAN
+        return
     with _state.tracer.start_as_current_span(name, attributes=attributes) as current:
         yield current
 
@@ -161,6 +178,9 @@ def query_text(current: Span, text: object) -> None:
 @contextmanager
 def store_span(collection: str, op: str, size: int | None = None) -> Iterator[Span]:
     """A `ChromaStore` call: `chroma {op}`, with its latency in the duration histogram."""
+    if not _live():
+        yield trace.INVALID_SPAN
+        return
     attributes: dict[str, Any] = {
         "db.system.name": "chroma",
         "db.collection.name": collection,
