@@ -176,9 +176,10 @@ def query_text(current: Span, text: object) -> None:
 
 
 @contextmanager
-def store_span(collection: str, op: str, size: int | None = None) -> Iterator[Span]:
-    """A `ChromaStore` call: `chroma {op}`, with its latency in the duration histogram."""
-    if not _live():
+def store_span(collection: str, op: str | None, size: int | None = None) -> Iterator[Span]:
+    """A `ChromaStore` call: `chroma {op}`, with its latency in the duration histogram;
+    `op` None (an internal call, part of a public one) is not traced."""
+    if op is None or not _live():
         yield trace.INVALID_SPAN
         return
     attributes: dict[str, Any] = {

@@ -381,8 +381,6 @@ class StoreBase:
         (`size`: its batch size)."""
         self._check_alive()
         target = self._conn.sync if on_client else self._require_sync()
-        if op is None:
-            return self._drive(plan, target)
         with telemetry.store_span(self.name, op, size):
             return self._drive(plan, target)
 
@@ -396,8 +394,6 @@ class StoreBase:
     ) -> T:
         """`_run`, async: natively on a server, else step by step in a worker thread."""
         self._check_alive()
-        if op is None:
-            return await self._arun_plan(plan, on_client)
         with telemetry.store_span(self.name, op, size):
             return await self._arun_plan(plan, on_client)
 
