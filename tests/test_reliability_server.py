@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import pytest
 from conftest import _chroma_cli, free_port
@@ -160,6 +161,41 @@ def kill_on_write(store: ChromaStore, server: OwnServer, nth: int, when: str) ->
     return calls
 
 
+def restarted_store(server: OwnServer, name: str) -> ChromaStore:
+    """A store on the restarted server whose requests give up after `_WEDGE` s.
+
+    chromadb's HTTP client never times out a request; a server that accepts and never
+    answers would hold the test until pytest-timeout, with nothing said about why.
+    """
+    store = ChromaStore(name, embedder=FakeEmbedder(), host="127.0.0.1", port=server.port)
+    store.collection._client._session.timeout = httpx.Timeout(_WEDGE)
+    return store
+
+
+_WEDGE = 60.0
+
+
+def rerun_past_a_wedge(server: OwnServer, corpus: Path, name: str, store: ChromaStore) -> Any:
+    """The re-run, once more on a freshly restarted server if the first one wedges.
+
+    Once in CI (chromadb 1.5.9, a contended machine) a `chroma run` restarted after a
+    SIGKILL accepted a `get` and never answered it. That is the server's fault, not the
+    pipeline's: the claim under test is that a re-run against a working server converges,
+    so a request that times out restarts the server (its log goes to the captured
+    output) and the re-run is tried once more. A second wedge fails the test.
+    """
+    try:
+        return pipeline(corpus, store).run()
+    except StoreError as error:
+        if not isinstance(error.__cause__, httpx.TimeoutException):
+            raise
+    log = (server.path / "server.log").read_text(errors="replace")
+    print(f"chroma server wedged after restart; its log ends:\n{log[-4000:]}")
+    server.stop()
+    server.start()
+    return pipeline(corpus, restarted_store(server, name)).run()
+
+
 @pytest.mark.parametrize(("nth", "when"), [(1, "before"), (3, "after"), (5, "before")])
 def test_server_killed_mid_ingest_fails_clearly_and_a_rerun_converges(
     own_server: OwnServer, corpus: Path, collection_name: str, nth: int, when: str
@@ -186,13 +222,12 @@ def test_server_killed_mid_ingest_fails_clearly_and_a_rerun_converges(
         ChromaStore(collection_name, host="127.0.0.1", port=own_server.port, timeout=2)
 
     own_server.start()
-    store = ChromaStore(
-        collection_name, embedder=FakeEmbedder(), host="127.0.0.1", port=own_server.port
-    )
+    store = restarted_store(own_server, collection_name)
     partial = snapshot(store)
     for record_id, record in partial.items():  # whatever survived is a correct record
         assert expected.get(record_id) == record, record_id
-    report = pipeline(corpus, store).run()
+    report = rerun_past_a_wedge(own_server, corpus, collection_name, store)
+    store = restarted_store(own_server, collection_name)
     assert report.ok, report.failures
     assert snapshot(store) == expected
     again = pipeline(corpus, store).run()  # and it is stable: nothing left to do
