@@ -29,6 +29,11 @@ from contextlib import contextmanager
 from typing import Any
 
 from opentelemetry import metrics, trace
+from opentelemetry.environment_variables import (
+    OTEL_PYTHON_METER_PROVIDER,
+    OTEL_PYTHON_TRACER_PROVIDER,
+)
+from opentelemetry.metrics import _internal as _metrics_api
 from opentelemetry.trace import Span, Status, StatusCode
 
 from chromabridge.errors import ConfigError
@@ -43,6 +48,7 @@ __all__ = [
     "file_span",
     "hits",
     "instruments",
+    "listening",
     "query_text",
     "retrieve_span",
     "retry_event",
@@ -92,8 +98,22 @@ def _version() -> str:
         return "0"
 
 
+#: Whether `listening` may read the API's globals directly: `get_tracer_provider()` and
+#: `get_meter_provider()` look the environment up on every call (a few microseconds, and
+#: tens with cold caches right after a Chroma query), where the module attributes they
+#: return are one read each. Falls back to those calls when the attributes are not there
+#: (another API version) or when the environment names a provider to load on first use.
+_GLOBALS_READABLE = (
+    hasattr(trace, "_TRACER_PROVIDER")
+    and hasattr(_metrics_api, "_METER_PROVIDER")
+    and OTEL_PYTHON_TRACER_PROVIDER not in os.environ
+    and OTEL_PYTHON_METER_PROVIDER not in os.environ
+)
+
+
 class _State:
     explicit: bool
+    global_sdk: bool = False
     tracer: trace.Tracer
     meter: metrics.Meter
     instruments: _Instruments
@@ -124,12 +144,25 @@ def configure(
 configure()
 
 
-def _live() -> bool:
+def listening() -> bool:
     """Whether anyone listens: providers given to `configure`, or a global SDK set (the
     API's defaults are proxies until then). The hot paths skip all work when nobody
-    does, so that tracing code costs about a microsecond per call without an SDK."""
-    if _state.explicit:
+    does (a store call does not even build its span's context manager): with no SDK
+    this reads two module attributes."""
+    if _state.explicit or _state.global_sdk:
         return True
+    if (
+        _GLOBALS_READABLE
+        and trace._TRACER_PROVIDER is None
+        and _metrics_api._METER_PROVIDER is None
+    ):
+        return False
+    # A global provider is set once and never unset (the API refuses a second one).
+    _state.global_sdk = _global_provider_set()
+    return _state.global_sdk
+
+
+def _global_provider_set() -> bool:
     if not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
         return True
     # The API's default meter provider is a proxy too; its class is not public.
@@ -147,7 +180,7 @@ def instruments() -> _Instruments:
 @contextmanager
 def span(name: str, attributes: Mapping[str, Any] | None = None) -> Iterator[Span]:
     """A current span around a block; an exception is recorded and the status set."""
-    if not _live():
+    if not listening():
         yield trace.INVALID_SPAN
         return
     with _state.tracer.start_as_current_span(name, attributes=attributes) as current:
@@ -179,7 +212,7 @@ def query_text(current: Span, text: object) -> None:
 def store_span(collection: str, op: str | None, size: int | None = None) -> Iterator[Span]:
     """A `ChromaStore` call: `chroma {op}`, with its latency in the duration histogram;
     `op` None (an internal call, part of a public one) is not traced."""
-    if op is None or not _live():
+    if op is None or not listening():
         yield trace.INVALID_SPAN
         return
     attributes: dict[str, Any] = {

@@ -8,6 +8,9 @@ The SDK providers are handed to `chromabridge.telemetry.configure` for this modu
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -322,3 +325,41 @@ def test_llamaindex_handlers_see_our_faces_events(tmp_path: Path) -> None:
         "EmbeddingStartEvent",
         "EmbeddingEndEvent",
     } <= set(seen)
+
+
+_GLOBAL_SDK_SCRIPT = """
+import numpy as np
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from chromabridge import telemetry
+from chromabridge.types import Chunk
+from chromabridge.vectorstores import ChromaStore
+
+store = ChromaStore("global-sdk")
+store.add([Chunk.from_text("a", id="a"), Chunk.from_text("b", id="b")], np.eye(2, 4))
+store.query(embedding=[1.0, 0.0, 0.0, 0.0], k=1)  # nobody listens yet
+assert not telemetry.listening()
+spans = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(spans))
+trace.set_tracer_provider(provider)
+assert telemetry.listening()
+store.query(embedding=[1.0, 0.0, 0.0, 0.0], k=1)
+print(sorted(s.name for s in spans.get_finished_spans()))
+"""
+
+
+def test_a_global_sdk_set_after_the_first_call_is_followed(tmp_path: Path) -> None:
+    """The process-wide SDK, set the standard way at any time, gets the spans from then
+    on (in a child process: the global provider can be set once per process)."""
+    script = tmp_path / "global_sdk.py"
+    script.write_text(_GLOBAL_SDK_SCRIPT)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "['chroma query']"

@@ -381,6 +381,8 @@ class StoreBase:
         (`size`: its batch size)."""
         self._check_alive()
         target = self._conn.sync if on_client else self._require_sync()
+        if op is None or not telemetry.listening():  # a query's hot path: no span object
+            return self._drive(plan, target)
         with telemetry.store_span(self.name, op, size):
             return self._drive(plan, target)
 
