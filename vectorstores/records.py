@@ -130,25 +130,19 @@ def record_to_chunk(record_id: str, text: str | None, metadata: Mapping[str, Any
     for records that need them.
     """
     meta = metadata or {}
-    doc_id = meta.get("doc_id")
-    if type(doc_id) is str and doc_id and doc_id != "None" and text is not None:
-        if "_node_content" not in meta:  # ours: every field is in the flat keys
-            index, start, end = (
-                meta.get("chunk_index"),
-                meta.get("start_char"),
-                meta.get("end_char"),
-            )
-            return Chunk(
-                record_id,
-                doc_id,
-                text,
-                {k: v for k, v in meta.items() if k not in _NOT_CHUNK_METADATA},
-                index if type(index) is int else 0,
-                start if type(start) is int else None,
-                end if type(end) is int else None,
-            )
-    else:
-        doc_id = None
+    doc_id = stored_doc_id(meta)
+    if doc_id is not None and text is not None and "_node_content" not in meta:
+        # ours: every field is in the flat keys
+        index, start, end = meta.get("chunk_index"), meta.get("start_char"), meta.get("end_char")
+        return Chunk(
+            record_id,
+            doc_id,
+            text,
+            {k: v for k, v in meta.items() if k not in _NOT_CHUNK_METADATA},
+            index if type(index) is int else 0,
+            start if type(start) is int else None,
+            end if type(end) is int else None,
+        )
     index = meta.get("chunk_index")
     index = index if type(index) is int else None
     start = meta.get("start_char")
