@@ -206,6 +206,12 @@ async def arerun_past_a_wedge(server: OwnServer, corpus: Path, name: str) -> Any
     return await asyncio.wait_for(pipeline(corpus, store).arun(), _WEDGE)
 
 
+def _report_live_failure(server: OwnServer, error: BaseException) -> None:
+    log = (server.path / "server.log").read_text(errors="replace")
+    print(f"run failed before the kill: {error!r} (cause {error.__cause__!r})")
+    print(f"the live server's log ends:\n{log[-4000:]}")
+
+
 def _restart_wedged(server: OwnServer) -> None:
     log = (server.path / "server.log").read_text(errors="replace")
     print(f"chroma server wedged after restart; its log ends:\n{log[-4000:]}")
@@ -218,20 +224,26 @@ def test_server_killed_mid_ingest_fails_clearly_and_a_rerun_converges(
     own_server: OwnServer, corpus: Path, collection_name: str, nth: int, when: str
 ) -> None:
     expected = reference(corpus, collection_name)
-    store = ChromaStore(
-        collection_name,
-        embedder=FakeEmbedder(),
-        host="127.0.0.1",
-        port=own_server.port,
-        timeout=5,
-    )
-    store._batch_size = 16  # several upserts per batch: kills land inside a multi-part write
-    calls = kill_on_write(store, own_server, nth, when)
-    started = time.monotonic()
-    with pytest.raises(StoreError) as info:
-        pipeline(corpus, store).run()
-    assert time.monotonic() - started < 60, "a dead server must not hang the run"
-    assert calls[0] >= nth
+    for attempt in (1, 2):
+        store = ChromaStore(
+            collection_name,
+            embedder=FakeEmbedder(),
+            host="127.0.0.1",
+            port=own_server.port,
+            timeout=5,
+        )
+        store._batch_size = 16  # several upserts per batch: kills land inside a multi-part write
+        calls = kill_on_write(store, own_server, nth, when)
+        started = time.monotonic()
+        with pytest.raises(StoreError) as info:
+            pipeline(corpus, store).run()
+        assert time.monotonic() - started < 60, "a dead server must not hang the run"
+        if calls[0] >= nth or attempt == 2:
+            break
+        # Once in CI the run failed before any write, the server still up: a refusal by
+        # Chroma, not the kill under test. Say what it was, and run the scenario again.
+        _report_live_failure(own_server, info.value)
+    assert calls[0] >= nth, f"failed twice before the kill, on a live server: {info.value}"
     assert f"127.0.0.1:{own_server.port}" in str(info.value)
 
     # While it is down: a new store says clearly that nothing answers.
