@@ -54,9 +54,7 @@ demo: setup
 	@echo "Inspect it in a browser: .venv/bin/chromabridge serve --path .chroma  (then open http://127.0.0.1:8000/?collection=harbor-point)"
 
 bench: setup
-	@# Text corpora: Debian's python3.11-doc (Python's own docs, as .rst.txt and HTML).
-	@[ -d /usr/share/doc/python3.11/html/_sources ] || [ "$$(id -u)" != 0 ] \
-		|| { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3.11-doc; }
+	@# Text corpora (Debian's python3.11-doc) come with setup (scripts/setup.sh).
 	@# The comparison contenders (stock splitters, ranx, psutil ...): the `bench` extra,
 	@# through setup.sh so that its fixes (torch pin, broken torchvision removed) apply.
 	EXTRAS=all,dev,bench bash scripts/setup.sh

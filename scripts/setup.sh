@@ -38,10 +38,16 @@ if ! $PY -c "import en_core_web_sm" 2>/dev/null; then
   $PIP install -q --no-deps "$CACHE"/spacy/out/en_core_web_sm-3.8.0/dist/*.whl
 fi
 
-# Debian's chromium for the browser tests of `chromabridge serve` (Playwright drives it;
-# `playwright install` is never run: it would download browsers).
-if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+# Debian packages: chromium for the browser tests of `chromabridge serve` (Playwright
+# drives it; `playwright install` is never run: it would download browsers), and
+# python3.11-doc, Python's own docs (.rst.txt and HTML), the real text that chunker
+# tests and benchmarks read (without it those tests skip).
+apt_wanted=""
+[ -x /usr/bin/chromium ] || apt_wanted="chromium"
+[ -d /usr/share/doc/python3.11/html/_sources ] || apt_wanted="$apt_wanted python3.11-doc"
+if [ -n "$apt_wanted" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  # shellcheck disable=SC2086 # the package names are meant to split
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $apt_wanted >/dev/null
 fi
 
 # Everything the project relies on must import.
