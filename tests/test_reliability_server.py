@@ -162,6 +162,11 @@ def kill_on_write(store: ChromaStore, server: OwnServer, nth: int, when: str) ->
     return calls
 
 
+def live_store(server: OwnServer, name: str) -> ChromaStore:
+    """A store on the server before the kill (its preflight gives up after 5 s)."""
+    return ChromaStore(name, embedder=FakeEmbedder(), host="127.0.0.1", port=server.port, timeout=5)
+
+
 def restarted_store(server: OwnServer, name: str) -> ChromaStore:
     """A store on the restarted server whose requests give up after `_WEDGE` s.
 
@@ -225,13 +230,7 @@ def test_server_killed_mid_ingest_fails_clearly_and_a_rerun_converges(
 ) -> None:
     expected = reference(corpus, collection_name)
     for attempt in (1, 2):
-        store = ChromaStore(
-            collection_name,
-            embedder=FakeEmbedder(),
-            host="127.0.0.1",
-            port=own_server.port,
-            timeout=5,
-        )
+        store = live_store(own_server, collection_name)
         store._batch_size = 16  # several upserts per batch: kills land inside a multi-part write
         calls = kill_on_write(store, own_server, nth, when)
         started = time.monotonic()
@@ -267,13 +266,7 @@ async def test_server_killed_during_async_ingest_then_rerun_converges(
     own_server: OwnServer, corpus: Path, collection_name: str
 ) -> None:
     expected = reference(corpus, collection_name)
-    store = ChromaStore(
-        collection_name,
-        embedder=FakeEmbedder(),
-        host="127.0.0.1",
-        port=own_server.port,
-        timeout=5,
-    )
+    store = live_store(own_server, collection_name)
     writes = [0]
     real = store.aadd
 
