@@ -146,6 +146,41 @@ def test_query_vector_checked_for_junk_nan_and_inf(collection_name: str) -> None
     assert [h.chunk.id for h in store.query(embedding=huge, k=2, where={"doc_id": "a"})] == ["a"]
 
 
+@pytest.mark.parametrize("distance", ["cosine", "l2", "ip"])
+async def test_nan_or_inf_query_vector_refused_by_every_search(
+    make_store: Callable[..., ChromaStore], flavour: str, distance: str, collection_name: str
+) -> None:
+    """A caller's vector is checked for NaN and inf after Chroma answers (`_searched` in
+    vectorstores/reads.py). Every search, in every space and deployment, still refuses
+    one with `InputError`: with hits, with a filter that matches nothing, and on an
+    empty collection."""
+    store = make_store(distance=distance)
+    store.add(docs())
+    empty = make_store(f"{collection_name}-empty", distance=distance)
+    finite = FakeEmbedder().embed_query("python language")
+    searches: list[tuple[str, dict[str, Any]]] = [
+        ("query", {}),
+        ("query", {"where": {"topic": "nobody"}}),
+        ("query", {"max_per_document": 1}),
+        ("query_rows", {}),
+        ("nearest", {}),
+        ("mmr", {"fetch_k": 4}),
+    ]
+    for bad in (math.nan, math.inf, -math.inf):
+        vector = [bad, *finite[1:]]
+        for target in (store, empty):
+            for method, kwargs in searches:
+                with pytest.raises(InputError, match="NaN or inf"):
+                    await call(flavour, target, method, embedding=vector, k=2, **kwargs)
+        with pytest.raises(InputError, match="NaN or inf"):
+            store.as_langchain().similarity_search_by_vector(vector, k=2)
+    # both signs of infinity in one vector (cosine's norm and ip's sum turn NaN)
+    with pytest.raises(InputError, match="NaN or inf"):
+        await call(flavour, store, "query", embedding=[math.inf, -math.inf, *finite[2:]], k=2)
+    hits = await call(flavour, store, "query", embedding=finite, k=2)
+    assert hits[0].chunk.id == "python-0"
+
+
 async def test_empty_collection_query(make_store: Callable[..., ChromaStore], flavour: str) -> None:
     store = make_store()
     assert await call(flavour, store, "query", "nothing here", k=3) == []

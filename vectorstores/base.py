@@ -379,7 +379,8 @@ class StoreBase:
         """Run `plan` on the collection (`on_client`: on the client, for plans about
         collections) with the blocking API; a public operation `op` is traced as one span
         (`size`: its batch size)."""
-        self._check_alive()
+        if on_client:
+            self._check_alive()  # `_require_sync` checks it for the collection
         target = self._conn.sync if on_client else self._require_sync()
         if op is None or not telemetry.listening():  # a query's hot path: no span object
             return self._drive(plan, target)

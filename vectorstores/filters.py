@@ -58,6 +58,10 @@ class ChromaFilter:
     where_document: Where | None = None
 
 
+#: The absence of both filters.
+NO_FILTER = ChromaFilter()
+
+
 def _combine(op: str, clauses: Sequence[Where]) -> Where | None:
     """Chroma wants at least two clauses under $and/$or; fold the degenerate cases."""
     if not clauses:
@@ -232,6 +236,8 @@ def _llama(filters: Any) -> ChromaFilter:
 
 def to_chroma_filter(filter: Any = None, where_document: Any = None) -> ChromaFilter:
     """Translate any supported filter (plus an optional `where_document`) for Chroma."""
+    if filter is None and where_document is None:  # most queries: nothing to build
+        return NO_FILTER
     if filter is None or (isinstance(filter, Mapping) and not filter):
         result = ChromaFilter()
     elif _is_llama_filters(filter):

@@ -15,7 +15,7 @@ docs/migrating.md lists what differs and why.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any, cast
 
@@ -133,32 +133,29 @@ def _result(hits: Sequence[Hit]) -> VectorStoreQueryResult:
     )
 
 
-def _row_node(record_id: str, text: str | None, metadata: Mapping[str, Any] | None) -> BaseNode:
-    """A record straight to a `TextNode` (as `chunk_to_node(record_to_chunk(...))`, without
-    the Chunk); images and other writers' records take that full path."""
-    meta = metadata or {}
-    doc_id = stored_doc_id(meta)
-    if doc_id is None or text is None or "_node_content" in meta or is_image_record(meta):
-        return chunk_to_node(record_to_chunk(record_id, text, metadata))
-    start, end = meta.get("start_char"), meta.get("end_char")
-    return TextNode(
-        id_=record_id,
-        text=text,
-        metadata=shown_metadata(meta),
-        relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=doc_id)},
-        start_char_idx=start if type(start) is int else None,
-        end_char_idx=end if type(end) is int else None,
-    )
-
-
 def _rows_result(rows: QueryRows, store: ChromaStore) -> VectorStoreQueryResult:
-    """A query's rows straight to LlamaIndex's result: no Chunk or Hit per hit."""
+    """A query's rows straight to LlamaIndex's result: a `TextNode` per record, as
+    `chunk_to_node(record_to_chunk(...))` builds it but without the Chunk and Hit.
+    Images and other writers' records take that full path."""
+    nodes: list[BaseNode] = []
+    for record_id, text, stored in zip(rows.ids, rows.documents, rows.metadatas, strict=True):
+        meta = stored or {}
+        doc_id = stored_doc_id(meta)
+        if doc_id is None or text is None or "_node_content" in meta or is_image_record(meta):
+            nodes.append(chunk_to_node(record_to_chunk(record_id, text, stored)))
+            continue
+        start, end = meta.get("start_char"), meta.get("end_char")
+        node = TextNode(
+            id_=record_id,
+            text=text,
+            metadata=shown_metadata(meta),
+            relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=doc_id)},
+            start_char_idx=start if type(start) is int else None,
+            end_char_idx=end if type(end) is int else None,
+        )
+        nodes.append(node)
     return VectorStoreQueryResult(
-        nodes=[
-            _row_node(*row) for row in zip(rows.ids, rows.documents, rows.metadatas, strict=True)
-        ],
-        similarities=[store.relevance(d) for d in rows.distances],
-        ids=list(rows.ids),
+        nodes=nodes, similarities=store.relevances(rows.distances), ids=rows.ids
     )
 
 
@@ -282,31 +279,34 @@ class LlamaIndexVectorStore(BasePydanticVectorStore):
 
     @property
     def store(self) -> ChromaStore:
-        return self._store
+        """The wrapped native store."""
+        # read from pydantic's private dict: `self._store` misses the normal lookup and
+        # runs `BaseModel.__getattr__`, ~1.5 us a read (~7 us right after a search)
+        return cast(ChromaStore, cast(dict[str, Any], self.__pydantic_private__)["_store"])
 
     @property
     def client(self) -> Any:
         """The chromadb Collection (as stock's `client`)."""
-        return self._store.collection
+        return self.store.collection
 
     @property
     def _collection(self) -> Any:
         """The chromadb Collection (read-only; as stock's `_collection`, for existing code)."""
-        return self._store.collection
+        return self.store.collection
 
     # -- writes ---------------------------------------------------------------------------
 
     def add(self, nodes: Sequence[BaseNode], **add_kwargs: Any) -> list[str]:
-        return self._store.add(_node_chunks(nodes), _embeddings(nodes))
+        return self.store.add(_node_chunks(nodes), _embeddings(nodes))
 
     async def async_add(self, nodes: Sequence[BaseNode], **kwargs: Any) -> list[str]:
-        return await self._store.aadd(_node_chunks(nodes), _embeddings(nodes))
+        return await self.store.aadd(_node_chunks(nodes), _embeddings(nodes))
 
     def delete(self, ref_doc_id: str, **delete_kwargs: Any) -> None:
-        self._store.delete(doc_id=ref_doc_id)
+        self.store.delete(doc_id=ref_doc_id)
 
     async def adelete(self, ref_doc_id: str, **delete_kwargs: Any) -> None:
-        await self._store.adelete(doc_id=ref_doc_id)
+        await self.store.adelete(doc_id=ref_doc_id)
 
     def delete_nodes(
         self,
@@ -314,7 +314,7 @@ class LlamaIndexVectorStore(BasePydanticVectorStore):
         filters: MetadataFilters | None = None,
         **delete_kwargs: Any,
     ) -> None:
-        self._store.delete(node_ids, where=filters)
+        self.store.delete(node_ids, where=filters)
 
     async def adelete_nodes(
         self,
@@ -322,90 +322,69 @@ class LlamaIndexVectorStore(BasePydanticVectorStore):
         filters: MetadataFilters | None = None,
         **delete_kwargs: Any,
     ) -> None:
-        await self._store.adelete(node_ids, where=filters)
+        await self.store.adelete(node_ids, where=filters)
 
     def clear(self) -> None:
-        self._store.clear()
+        self.store.clear()
 
     async def aclear(self) -> None:
-        await self._store.aclear()
+        await self.store.aclear()
 
     # -- reads ----------------------------------------------------------------------------
 
     def get_nodes(
         self, node_ids: list[str] | None = None, filters: MetadataFilters | None = None
     ) -> list[BaseNode]:
-        return [chunk_to_node(c) for c in self._store.get(node_ids, where=filters)]
+        return [chunk_to_node(c) for c in self.store.get(node_ids, where=filters)]
 
     async def aget_nodes(
         self, node_ids: list[str] | None = None, filters: MetadataFilters | None = None
     ) -> list[BaseNode]:
-        return [chunk_to_node(c) for c in await self._store.aget(node_ids, where=filters)]
-
-    def _native_args(self, query: VectorStoreQuery, kwargs: dict[str, Any]) -> dict[str, Any]:
-        """Arguments for the native query: mode, vector or text, k, filters."""
-        if query.node_ids:
-            raise ConfigError("VectorStoreQuery.node_ids is not supported; use filters")
-        mode = VectorStoreQueryMode(query.mode)
-        known = (VectorStoreQueryMode.DEFAULT, VectorStoreQueryMode.MMR, *LEXICAL_MODES)
-        if mode not in known:
-            raise ConfigError(
-                f"query mode {mode.value!r} is not supported here; use 'default', 'mmr', "
-                "'hybrid', 'sparse' or 'text_search'"
-            )
-        where: Any = query.filters
-        if query.doc_ids:
-            doc_filter = {"doc_id": {"$in": list(query.doc_ids)}}
-            where = doc_filter if where is None else _and(where, doc_filter)
-        args: dict[str, Any] = {
-            "text": None if query.query_embedding is not None else query.query_str,
-            "embedding": query.query_embedding,
-            "k": query.similarity_top_k,
-            "where": where,
-            "where_document": kwargs.get("where_document"),
-            "max_per_document": kwargs.get("max_per_document"),
-        }
-        if mode is VectorStoreQueryMode.MMR:
-            k = query.similarity_top_k
-            factor = kwargs.get("mmr_prefetch_factor", _DEFAULT_MMR_PREFETCH)
-            args["fetch_k"] = int(kwargs.get("mmr_prefetch_k") or max(k, int(k * factor)))
-            threshold = query.mmr_threshold
-            args["lambda_mult"] = 0.5 if threshold is None else threshold
-        return args
-
-    def _hybrid(self, query: VectorStoreQuery, args: dict[str, Any]) -> Any:
-        """The hybrid retriever for a HYBRID / SPARSE / TEXT_SEARCH query, or None."""
-        mode = VectorStoreQueryMode(query.mode)
-        if mode not in LEXICAL_MODES:
-            return None
-        if self._lexical is None:
-            self._lexical = lexical_for(self._store)
-        return hybrid_retriever(
-            self._store,
-            self._lexical,
-            query,
-            mode,
-            args["max_per_document"],
-            args["where_document"],
-        )
+        return [chunk_to_node(c) for c in await self.store.aget(node_ids, where=filters)]
 
     def _search(
         self, prefix: str, query: VectorStoreQuery, kwargs: dict[str, Any]
     ) -> tuple[Any, Callable[[Any], VectorStoreQueryResult]]:
         """The native call answering `query`, blocking (`prefix` "") or async ("a": a
-        coroutine), and what turns its result into LlamaIndex's."""
-        args = self._native_args(query, kwargs)
-        hybrid = self._hybrid(query, args)
-        if hybrid is not None:
+        coroutine), and what turns its result into LlamaIndex's. A plain query reads
+        Chroma's rows and builds its nodes straight from them."""
+        if query.node_ids:
+            raise ConfigError("VectorStoreQuery.node_ids is not supported; use filters")
+        mode = _mode(query)
+        store = self.store
+        where = _where(query)
+        vector = query.query_embedding
+        text = None if vector is not None else query.query_str
+        per_doc = kwargs.get("max_per_document")
+        where_document = kwargs.get("where_document")
+        if mode in LEXICAL_MODES:
+            if self._lexical is None:
+                self._lexical = lexical_for(store)
+            hybrid = hybrid_retriever(store, self._lexical, query, mode, per_doc, where_document)
             retrieve = getattr(hybrid, prefix + "retrieve")
-            found = retrieve(query.query_str, where=args["where"], embedding=args["embedding"])
+            return retrieve(query.query_str, where=where, embedding=vector), _result
+        k = query.similarity_top_k
+        if mode is VectorStoreQueryMode.MMR:
+            factor = kwargs.get("mmr_prefetch_factor", _DEFAULT_MMR_PREFETCH)
+            fetch_k = int(kwargs.get("mmr_prefetch_k") or max(k, int(k * factor)))
+            threshold = query.mmr_threshold
+            mmr = getattr(store, prefix + "mmr")
+            found = mmr(
+                text,
+                vector,
+                k,
+                fetch_k,
+                0.5 if threshold is None else threshold,
+                where,
+                where_document,
+                max_per_document=per_doc,
+            )
             return found, _result
-        if "fetch_k" in args:
-            return getattr(self._store, prefix + "mmr")(**args), _result
-        if args["max_per_document"] is None:
-            rows = getattr(self._store, prefix + "query_rows")(**_row_args(args))
-            return rows, partial(_rows_result, store=self._store)
-        return getattr(self._store, prefix + "query")(**args), _result
+        if per_doc is not None:
+            hits = getattr(store, prefix + "query")
+            return hits(text, vector, k, where, where_document, max_per_document=per_doc), _result
+        rows = getattr(store, prefix + "query_rows")(text, vector, k, where, where_document)
+        return rows, partial(_rows_result, store=store)
 
     def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
         found, result = self._search("", query, kwargs)
@@ -416,9 +395,29 @@ class LlamaIndexVectorStore(BasePydanticVectorStore):
         return result(await found)
 
 
-def _row_args(args: dict[str, Any]) -> dict[str, Any]:
-    """A plain query's arguments as `query_rows` takes them (no `max_per_document`)."""
-    return {key: value for key, value in args.items() if key != "max_per_document"}
+#: The query modes this face serves.
+_MODES = frozenset({VectorStoreQueryMode.DEFAULT, VectorStoreQueryMode.MMR, *LEXICAL_MODES})
+
+
+def _mode(query: VectorStoreQuery) -> VectorStoreQueryMode:
+    """The query's mode (LlamaIndex also takes its value, "mmr"), if served here."""
+    mode = query.mode
+    if type(mode) is not VectorStoreQueryMode:
+        mode = VectorStoreQueryMode(mode)
+    if mode not in _MODES:
+        raise ConfigError(
+            f"query mode {mode.value!r} is not supported here; use 'default', 'mmr', "
+            "'hybrid', 'sparse' or 'text_search'"
+        )
+    return mode
+
+
+def _where(query: VectorStoreQuery) -> Any:
+    """The query's filters, and its `doc_ids` as a filter on `doc_id`."""
+    if not query.doc_ids:
+        return query.filters
+    doc_filter = {"doc_id": {"$in": list(query.doc_ids)}}
+    return doc_filter if query.filters is None else _and(query.filters, doc_filter)
 
 
 def _and(filters: Any, extra: dict[str, Any]) -> Any:

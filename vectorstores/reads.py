@@ -9,7 +9,7 @@ from typing import Any, NamedTuple, TypeVar
 import numpy as np
 
 from chromabridge.embedders import image_embedder
-from chromabridge.errors import ConfigError, InputError, LoaderError
+from chromabridge.errors import ConfigError, InputError, LoaderError, StoreError
 from chromabridge.images import ImageSource, read_image
 from chromabridge.types import Chunk, Hit
 
@@ -28,7 +28,7 @@ from .base import (
 from .filters import ChromaFilter, to_chroma_filter
 from .grouping import check_per_document, widened
 from .mmr import mmr_select
-from .records import record_to_chunk, relevance
+from .records import record_to_chunk, relevances
 
 __all__ = ["DocumentInfo", "QueryRows", "StoreReads"]
 
@@ -73,6 +73,37 @@ def _query_call(
     )
 
 
+def _check_finite(vector: np.ndarray, from_embedder: bool = False) -> None:
+    if not np.isfinite(vector).all():
+        raise vector_error("the query vector has NaN or inf", from_embedder)
+
+
+def _searched(
+    vector: np.ndarray, k: int, flt: ChromaFilter, include: list[str]
+) -> Plan[Mapping[str, Any]]:
+    """Chroma's answer to one vector search (`include` must hold "distances").
+
+    A caller's query vector is checked for NaN and inf here, after the call, and only
+    when the answer is suspect: no distances, a non-finite one, or a failed call. A NaN
+    or an infinity anywhere in the query makes every distance NaN or infinite in each
+    of Chroma's spaces (cosine divides by an infinite norm, l2 and ip add an infinite
+    or NaN term), so a clean answer proves a clean vector, and a plain query skips a
+    reduction over it that costs ~25 us right after the search
+    (`benchmarks/vectorstores.py`). A read changes nothing, so checking after it
+    loses nothing; `test_nan_or_inf_query_vector_refused_by_every_search` holds Chroma
+    to this in every space and deployment.
+    """
+    try:
+        result: Mapping[str, Any] = yield _query_call(vector, k, flt, include)
+    except StoreError:
+        _check_finite(vector)
+        raise
+    distances = first(result, "distances")
+    if not distances or not math.isfinite(sum(distances)):
+        _check_finite(vector)
+    return result
+
+
 def _query_image(image: ImageSource) -> Any:
     """A query image, read and decoded (a bad one is the caller's `InputError`)."""
     try:
@@ -102,34 +133,32 @@ class StoreReads(StoreBase):
 
     @staticmethod
     def _rows(result: Mapping[str, Any]) -> QueryRows:
-        ids = first(result, "ids")
+        """Row 0 of each field (Chroma's lists, fresh per call, handed on uncopied)."""
+        ids = result["ids"][0]
+        documents, metadatas = result.get("documents"), result.get("metadatas")
         return QueryRows(
             ids,
-            first(result, "documents") or [None] * len(ids),
-            first(result, "metadatas") or [None] * len(ids),
-            [float(d) for d in first(result, "distances")],
+            documents[0] if documents else [None] * len(ids),
+            metadatas[0] if metadatas else [None] * len(ids),
+            result["distances"][0],
         )
 
     def _hits(self, result: Mapping[str, Any]) -> list[Hit]:
         rows = self._rows(result)
-        space = self._space
+        scores = relevances(rows.distances, self._space)
         return [
-            Hit(
-                chunk=record_to_chunk(record_id, doc, meta),
-                score=relevance(dist, space),
-                distance=dist,
-            )
-            for record_id, doc, meta, dist in zip(*rows, strict=True)
+            Hit(chunk=record_to_chunk(record_id, doc, meta), score=score, distance=dist)
+            for record_id, doc, meta, dist, score in zip(*rows, scores, strict=True)
         ]
 
     def _rows_plan(self, vector: np.ndarray, k: int, flt: ChromaFilter) -> Plan[QueryRows]:
-        return self._rows((yield _query_call(vector, k, flt, [*RECORD, "distances"])))
+        return self._rows((yield from _searched(vector, k, flt, [*RECORD, "distances"])))
 
     def _query_plan(
         self, vector: np.ndarray, k: int, flt: ChromaFilter, with_vectors: bool = False
     ) -> Plan[tuple[list[Hit], list[Any]]]:
         include = [*RECORD, "distances"] + (["embeddings"] if with_vectors else [])
-        result = yield _query_call(vector, k, flt, include)
+        result = yield from _searched(vector, k, flt, include)
         return self._hits(result), first(result, "embeddings") if with_vectors else []
 
     def _search_plan(
@@ -157,6 +186,9 @@ class StoreReads(StoreBase):
         return None
 
     def _check_query_vector(self, vector: Any, from_embedder: bool = False) -> np.ndarray:
+        """`vector` as a flat float32 array of the collection's dimension. NaN and inf
+        are checked here for an embedder's or an image's vector, and after the search
+        (`_searched`) for a caller's."""
         if isinstance(vector, (str, bytes)):  # numpy would read "1.5" as a number
             raise _not_numbers(vector)
         try:
@@ -169,10 +201,6 @@ class StoreReads(StoreBase):
             )
         if self._dimension is not None and values.shape[0] != self._dimension:
             raise self._mismatch(values.shape[0], "the query vector has", from_embedder)
-        # one reduction: NaN and inf survive a sum, and a float64 sum of float32 values
-        # cannot overflow (nor warn that it did)
-        if not math.isfinite(values.sum(dtype=np.float64)):
-            raise vector_error("the query vector has NaN or inf", from_embedder)
         return values
 
     def _image_vector_plan(self, image: ImageSource) -> Plan[list[float]]:
@@ -189,25 +217,29 @@ class StoreReads(StoreBase):
         k: int,
         where: Any,
         wd: Any,
-        then: Callable[[np.ndarray, ChromaFilter], Plan[T]],
+        then: Callable[[np.ndarray, int, ChromaFilter], Plan[T]],
         image: ImageSource | None = None,
     ) -> Plan[T]:
         """One query as one plan, for the sync and the async driver alike. The checks
         shared by every query (k, filter, vector) are made now, at the call; the plan
         then embeds `text` or `image` when given (a step run by the embedder) and runs
-        `then` with the vector."""
+        `then` with the vector, `k` and the filter (for a caller's vector: `then`'s plan
+        itself)."""
         check_k(k)
         flt = to_chroma_filter(where, wd)
         given = None if _by_image(image, text, vector) else self._query_vector(text, vector)
+        if given is not None:
+            return then(given, k, flt)
 
         def plan() -> Plan[T]:
-            query: np.ndarray | None = given
             if image is not None:
                 query = self._check_query_vector((yield from self._image_vector_plan(image)))
-            elif query is None:
+                _check_finite(query)
+            else:
                 found = yield embed_step(self.embedder, "embed_query", text)
                 query = self._check_query_vector(found, True)
-            return (yield from then(query, flt))
+                _check_finite(query, True)
+            return (yield from then(query, k, flt))
 
         return plan()
 
@@ -223,7 +255,7 @@ class StoreReads(StoreBase):
     ) -> Plan[list[Hit]]:
         per = check_per_document(per_doc)
 
-        def then(query: np.ndarray, flt: ChromaFilter) -> Plan[list[Hit]]:
+        def then(query: np.ndarray, k: int, flt: ChromaFilter) -> Plan[list[Hit]]:
             return (yield from self._search_plan(query, k, flt, per))[0]
 
         return self._query_op(text, vector, k, where, wd, then, image)
@@ -264,11 +296,6 @@ class StoreReads(StoreBase):
         plan = self._hits_op(text, embedding, k, where, where_document, max_per_document, image)
         return await self._arun(plan, op="query")
 
-    def _rows_op(self, text: Any, embedding: Any, k: int, where: Any, wd: Any) -> Plan[QueryRows]:
-        return self._query_op(
-            text, embedding, k, where, wd, lambda vector, flt: self._rows_plan(vector, k, flt)
-        )
-
     def query_rows(
         self,
         text: str | None = None,
@@ -280,7 +307,8 @@ class StoreReads(StoreBase):
         """`query` without `max_per_document`, as Chroma's rows rather than `Hit`s: the
         same checks and the same Chroma call, for the framework faces, which build their
         `Document`s / nodes straight from the rows (no `Chunk` and `Hit` per hit)."""
-        return self._run(self._rows_op(text, embedding, k, where, where_document), op="query_rows")
+        plan = self._query_op(text, embedding, k, where, where_document, self._rows_plan)
+        return self._run(plan, op="query_rows")
 
     async def aquery_rows(
         self,
@@ -291,23 +319,14 @@ class StoreReads(StoreBase):
         where_document: Any = None,
     ) -> QueryRows:
         """Async `query_rows`."""
-        return await self._arun(
-            self._rows_op(text, embedding, k, where, where_document), op="query_rows"
-        )
+        plan = self._query_op(text, embedding, k, where, where_document, self._rows_plan)
+        return await self._arun(plan, op="query_rows")
 
     def _nearest_plan(
         self, vector: np.ndarray, k: int, flt: ChromaFilter
     ) -> Plan[list[tuple[str, float]]]:
-        result = yield _query_call(vector, k, flt, ["distances"])
-        distances = map(float, first(result, "distances"))
-        return list(zip(first(result, "ids"), distances, strict=True))
-
-    def _nearest_op(
-        self, text: Any, embedding: Any, k: int, where: Any, wd: Any
-    ) -> Plan[list[tuple[str, float]]]:
-        return self._query_op(
-            text, embedding, k, where, wd, lambda vector, flt: self._nearest_plan(vector, k, flt)
-        )
+        result = yield from _searched(vector, k, flt, ["distances"])
+        return list(zip(first(result, "ids"), first(result, "distances"), strict=True))
 
     def nearest(
         self,
@@ -320,7 +339,8 @@ class StoreReads(StoreBase):
         """(id, distance) of the `k` nearest chunks, nearest first, without reading their
         records: for callers that fuse or cut candidate lists before reading the few
         they return (`HybridRetriever`)."""
-        return self._run(self._nearest_op(text, embedding, k, where, where_document), op="nearest")
+        plan = self._query_op(text, embedding, k, where, where_document, self._nearest_plan)
+        return self._run(plan, op="nearest")
 
     async def anearest(
         self,
@@ -331,9 +351,8 @@ class StoreReads(StoreBase):
         where_document: Any = None,
     ) -> list[tuple[str, float]]:
         """Async `nearest`."""
-        return await self._arun(
-            self._nearest_op(text, embedding, k, where, where_document), op="nearest"
-        )
+        plan = self._query_op(text, embedding, k, where, where_document, self._nearest_plan)
+        return await self._arun(plan, op="nearest")
 
     @staticmethod
     def _check_mmr(k: int, fetch_k: int, lambda_mult: float) -> None:
@@ -357,7 +376,7 @@ class StoreReads(StoreBase):
         self._check_mmr(k, fetch_k, lambda_mult)
         per = check_per_document(per_doc)
 
-        def then(vector: np.ndarray, flt: ChromaFilter) -> Plan[list[Hit]]:
+        def then(vector: np.ndarray, k: int, flt: ChromaFilter) -> Plan[list[Hit]]:
             found = yield from self._search_plan(vector, max(k, fetch_k), flt, per, True)
             hits, vectors = found
             return [hits[i] for i in mmr_select(vector, vectors, k, lambda_mult)]
@@ -583,7 +602,9 @@ class StoreReads(StoreBase):
         """`query`, each hit with its stored vector (LangChain's
         `similarity_search_with_vectors`)."""
 
-        def then(vector: np.ndarray, flt: ChromaFilter) -> Plan[list[tuple[Hit, np.ndarray]]]:
+        def then(
+            vector: np.ndarray, k: int, flt: ChromaFilter
+        ) -> Plan[list[tuple[Hit, np.ndarray]]]:
             hits, vectors = yield from self._query_plan(vector, k, flt, with_vectors=True)
             return list(zip(hits, (np.asarray(v) for v in vectors), strict=True))
 

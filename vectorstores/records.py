@@ -17,7 +17,7 @@ meaning, and stock LlamaIndex still reads it. Records written by stock LlamaInde
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -35,6 +35,7 @@ __all__ = [
     "stored_doc_id",
     "record_to_chunk",
     "relevance",
+    "relevances",
     "user_metadata",
 ]
 
@@ -204,8 +205,13 @@ def relevance(distance: float, space: Space) -> float:
       (0, 1], 1 for an exact match. (For unit vectors ``1 - d / 2`` would be the cosine,
       but l2 collections are usually chosen for vectors that are not unit length.)
     """
+    return relevances((distance,), space)[0]
+
+
+def relevances(distances: Iterable[float], space: Space) -> list[float]:
+    """`relevance` of each of a query's distances, in one loop per query."""
     if space == "l2":
-        return 1.0 / (1.0 + max(distance, 0.0))
+        return [1.0 / (1.0 + max(d, 0.0)) for d in distances]
     if space == "cosine":  # float32 rounding gives -1e-7 for an exact match: never above 1
-        return 1.0 - max(distance, 0.0)
-    return 1.0 - distance
+        return [1.0 - max(d, 0.0) for d in distances]
+    return [1.0 - d for d in distances]
