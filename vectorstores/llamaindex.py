@@ -46,6 +46,7 @@ from .reads import QueryRows
 from .records import (
     is_image_record,
     record_to_chunk,
+    relevances,
     shown_metadata,
     stored_doc_id,
     user_metadata,
@@ -155,7 +156,7 @@ def _rows_result(rows: QueryRows, store: ChromaStore) -> VectorStoreQueryResult:
         )
         nodes.append(node)
     return VectorStoreQueryResult(
-        nodes=nodes, similarities=store.relevances(rows.distances), ids=rows.ids
+        nodes=nodes, similarities=relevances(rows.distances, store.distance), ids=rows.ids
     )
 
 

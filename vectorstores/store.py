@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import re
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ from .base import SPACES, Plan, configured_space, one_call
 from .clients import client_of, connect
 from .images import StoreImages
 from .lifecycle import StoreLifecycle
-from .records import Space, relevance, relevances
+from .records import Space, relevance
 from .tuning import StoreTuning
 
 __all__ = ["ChromaStore"]
@@ -298,10 +298,6 @@ class ChromaStore(StoreImages, StoreTuning, StoreLifecycle):  # StoreImages: rea
     def relevance(self, distance: float) -> float:
         """Chroma distance -> score in this collection's space."""
         return relevance(distance, self._space)
-
-    def relevances(self, distances: Iterable[float]) -> list[float]:
-        """`relevance` of each of a query's distances."""
-        return relevances(distances, self._space)
 
     # -- the whole collection -----------------------------------------------------------------
 
