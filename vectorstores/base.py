@@ -380,8 +380,10 @@ class StoreBase:
         collections) with the blocking API; a public operation `op` is traced as one span
         (`size`: its batch size)."""
         if on_client:
-            self._check_alive()  # `_require_sync` checks it for the collection
-        target = self._conn.sync if on_client else self._require_sync()
+            self._check_alive()
+            target = self._conn.sync
+        else:
+            target = self._require_sync()  # checks it is alive too
         if op is None or not telemetry.listening():  # a query's hot path: no span object
             return self._drive(plan, target)
         with telemetry.store_span(self.name, op, size):

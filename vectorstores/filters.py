@@ -239,7 +239,7 @@ def to_chroma_filter(filter: Any = None, where_document: Any = None) -> ChromaFi
     if filter is None and where_document is None:  # most queries: nothing to build
         return NO_FILTER
     if filter is None or (isinstance(filter, Mapping) and not filter):
-        result = ChromaFilter()
+        result = NO_FILTER
     elif _is_llama_filters(filter):
         result = _llama(filter)
     elif _is_llama_filter(filter) and not isinstance(filter, Mapping):

@@ -42,11 +42,7 @@ def _row_documents(rows: QueryRows) -> list[tuple[Document, float]]:
     """A query's rows straight to (Document, distance): no Chunk or Hit per hit."""
     return [
         (
-            Document(
-                page_content=text if text is not None else record_text(text, meta),
-                metadata=shown_metadata(meta),
-                id=id_,
-            ),
+            Document(page_content=record_text(text, meta), metadata=shown_metadata(meta), id=id_),
             distance,
         )
         for id_, text, meta, distance in zip(*rows, strict=True)
